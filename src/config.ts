@@ -1,0 +1,83 @@
+import { envSchema } from 'env-schema';
+import { Type, type Static } from 'typebox';
+
+/** Every environment variable the server reads. The README's configuration table mirrors this. */
+const Env = Type.Object({
+  HOST: Type.String({ default: '0.0.0.0' }),
+  PORT: Type.Integer({ default: 6030, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  STUN_ADDRESS: Type.String({ default: 'stun:stun.l.google.com:19302' }),
+  TURN_SERVERS: Type.String({ default: '' }),
+  TURN_USERNAME: Type.String({ default: '' }),
+  TURN_CREDENTIAL: Type.String({ default: '' }),
+  TURN_SECRET: Type.String({ default: '' }),
+  TURN_TTL: Type.Integer({ default: 86400, minimum: 60 }),
+  FCM_SERVER_TOKEN: Type.String({ default: '' }),
+  HEARTBEAT_INTERVAL_MS: Type.Integer({ default: 30000, minimum: 50 }),
+  WS_MAX_FRAME_BYTES: Type.Integer({ default: 65536, minimum: 128 }),
+  HTTP_BODY_LIMIT_BYTES: Type.Integer({ default: 65536, minimum: 128 }),
+});
+type Env = Static<typeof Env>;
+
+export type TurnConfig =
+  | { mode: 'none' }
+  | { mode: 'static'; urls: string[]; username: string; credential: string }
+  | { mode: 'secret'; urls: string[]; secret: string; ttlSeconds: number };
+
+export interface Config {
+  host: string;
+  port: number;
+  logLevel: string;
+  stunAddress: string;
+  turn: TurnConfig;
+  fcmServerToken: string | null;
+  heartbeatIntervalMs: number;
+  wsMaxFrameBytes: number;
+  httpBodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let parsed: Env;
+  try {
+    parsed = envSchema<Env>({ schema: Env, data: env });
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
+  }
+  return {
+    host: parsed.HOST,
+    port: parsed.PORT,
+    logLevel: parsed.LOG_LEVEL,
+    stunAddress: parsed.STUN_ADDRESS,
+    turn: turnConfig(parsed),
+    fcmServerToken: parsed.FCM_SERVER_TOKEN || null,
+    heartbeatIntervalMs: parsed.HEARTBEAT_INTERVAL_MS,
+    wsMaxFrameBytes: parsed.WS_MAX_FRAME_BYTES,
+    httpBodyLimitBytes: parsed.HTTP_BODY_LIMIT_BYTES,
+  };
+}
+
+function turnConfig(env: Env): TurnConfig {
+  const urls = env.TURN_SERVERS.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  for (const url of urls) {
+    if (!/^turns?:/.test(url)) {
+      throw new ConfigError(`invalid configuration: TURN_SERVERS entry "${url}" must start with turn: or turns:`);
+    }
+  }
+  if (urls.length === 0) return { mode: 'none' };
+  if (env.TURN_SECRET) return { mode: 'secret', urls, secret: env.TURN_SECRET, ttlSeconds: env.TURN_TTL };
+  if (env.TURN_USERNAME && env.TURN_CREDENTIAL) {
+    return { mode: 'static', urls, username: env.TURN_USERNAME, credential: env.TURN_CREDENTIAL };
+  }
+  throw new ConfigError(
+    'invalid configuration: TURN_SERVERS needs TURN_SECRET, or both TURN_USERNAME and TURN_CREDENTIAL',
+  );
+}

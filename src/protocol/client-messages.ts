@@ -1,0 +1,35 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { Uuid } from './names.js';
+
+/**
+ * What a client may send on the room WebSocket, one schema per action. Unknown extra fields are
+ * ignored (the seed's clients send `uuid` in OfferCorrection); the sender is always the socket's own uuid.
+ */
+export const ClientMessageSchemas = {
+  ClickAya: Type.Object({ action: Type.Literal('ClickAya'), aya: Type.Integer({ minimum: 1 }) }),
+  MoveSura: Type.Object({
+    action: Type.Literal('MoveSura'),
+    id_quran: Type.Integer({ minimum: 1, maximum: 114 }),
+  }),
+  OfferCorrection: Type.Object({ action: Type.Literal('OfferCorrection') }),
+  AnswerCorrection: Type.Object({
+    action: Type.Literal('AnswerCorrection'),
+    uuid: Uuid,
+    result: Type.Boolean(),
+  }),
+  MuteUser: Type.Object({
+    action: Type.Literal('MuteUser'),
+    uuid: Uuid,
+    result: Type.Optional(Type.Boolean()),
+  }),
+  MuteAll: Type.Object({ action: Type.Literal('MuteAll'), result: Type.Optional(Type.Boolean()) }),
+  Ping: Type.Object({ action: Type.Literal('Ping') }),
+} satisfies Record<string, TSchema>;
+
+export type ClientAction = keyof typeof ClientMessageSchemas;
+export type ClientMessage = {
+  [A in ClientAction]: Static<(typeof ClientMessageSchemas)[A]>;
+}[ClientAction];
+
+export const isClientAction = (action: string): action is ClientAction =>
+  Object.prototype.hasOwnProperty.call(ClientMessageSchemas, action);

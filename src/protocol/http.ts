@@ -1,0 +1,20 @@
+import { Type, type Static } from 'typebox';
+import { RoomName, Uuid } from './names.js';
+
+export const CreateRoomBody = Type.Object({ name: RoomName, master_uuid: Uuid });
+export type CreateRoomBody = Static<typeof CreateRoomBody>;
+
+export const DeleteRoomBody = Type.Object({ name: RoomName });
+export type DeleteRoomBody = Static<typeof DeleteRoomBody>;
+
+export const KickUserBody = Type.Object({ uuid: Uuid, room_name: RoomName });
+export type KickUserBody = Static<typeof KickUserBody>;
+
+export const RoomParams = Type.Object({ name: RoomName });
+export type RoomParams = Static<typeof RoomParams>;
+
+export const JoinParams = Type.Object({ room_name: RoomName, uuid: Uuid });
+export type JoinParams = Static<typeof JoinParams>;
+
+export const NetworkTraversalQuery = Type.Object({ uuid: Type.Optional(Uuid) });
+export type NetworkTraversalQuery = Static<typeof NetworkTraversalQuery>;

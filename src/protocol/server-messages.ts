@@ -1,0 +1,32 @@
+import type { ErrorCode } from '../errors.js';
+
+/** A room as clients see it: in RoomState and in `GET /api/room/{name}`. */
+export interface RoomView {
+  name: string;
+  master_uuid: string;
+  users: string[];
+  id_quran: number | null;
+  aya: number | null;
+  muted: string[];
+  muted_all: boolean;
+}
+
+/** Everything the server sends on the room WebSocket. Events broadcast to the room also carry `seq`. */
+export type ServerMessage =
+  | ({ action: 'RoomState'; room: string; seq: number } & Omit<RoomView, 'name'>)
+  | { action: 'NewUser'; uuid: string }
+  | { action: 'UserLeave'; uuid: string }
+  | { action: 'ClickAya'; aya: number }
+  | { action: 'MoveSura'; id_quran: number }
+  | { action: 'MuteUser'; uuid: string; result: boolean }
+  | { action: 'MuteAll'; result: boolean }
+  | { action: 'RoomDeleted' }
+  | { action: 'OfferCorrection'; uuid: string }
+  | { action: 'AnswerCorrection'; uuid: string; result: boolean }
+  | { action: 'Kicked' }
+  | { action: 'Replaced' }
+  | { action: 'Pong' }
+  | { action: 'Error'; code: ErrorCode; message: string };
+
+/** A frame as sent: room-wide events carry the room's sequence number. */
+export type ServerFrame = ServerMessage & { seq?: number };

@@ -1,0 +1,186 @@
+import { AppError, CloseCode } from '../errors.js';
+import type { ClientMessage } from '../protocol/client-messages.js';
+import { isMaster, requireMaster, requireMayMute, requireStudent } from './permissions.js';
+import { findMember, type Room } from './room.js';
+import type { RoomEvent } from './room-event.js';
+
+/**
+ * The room logic: given a room and a command, what the room becomes and who is told what.
+ * Pure functions: no I/O, no sockets, no clocks. A rule broken throws an AppError.
+ */
+export interface Outcome {
+  /** The room after the command; `null` when the room is deleted; the same object when unchanged. */
+  room: Room | null;
+  events: RoomEvent[];
+}
+
+const unchanged = (room: Room, events: RoomEvent[] = []): Outcome => ({ room, events });
+
+function edit(room: Room, change: (draft: Room) => void): Room {
+  const draft = structuredClone(room);
+  change(draft);
+  return draft;
+}
+
+/** A participant connects. If they were already connected, the old connection is replaced silently. */
+export function join(room: Room, uuid: string, conn: string): Outcome {
+  const existing = findMember(room, uuid);
+  if (existing) {
+    return {
+      room: edit(room, (draft) => {
+        findMember(draft, uuid)!.conn = conn;
+      }),
+      events: [
+        {
+          audience: { to: 'connection', conn: existing.conn },
+          message: { action: 'Replaced' },
+          close: CloseCode.replaced,
+        },
+      ],
+    };
+  }
+  return {
+    room: edit(room, (draft) => {
+      draft.members.push({ uuid, conn });
+    }),
+    events: [{ audience: { to: 'room', except: uuid }, message: { action: 'NewUser', uuid } }],
+  };
+}
+
+/** A connection ended. Only the connection that holds the membership can end it. */
+export function leave(room: Room, uuid: string, conn: string): Outcome {
+  const member = findMember(room, uuid);
+  if (!member || member.conn !== conn) return unchanged(room);
+  return {
+    room: withoutMember(room, uuid),
+    events: [{ audience: { to: 'room', except: uuid }, message: { action: 'UserLeave', uuid } }],
+  };
+}
+
+export function kick(room: Room, uuid: string): Outcome {
+  const member = findMember(room, uuid);
+  if (!member) throw new AppError('user_not_found', `user ${uuid} is not in room ${room.name}`);
+  return {
+    room: withoutMember(room, uuid),
+    events: [
+      {
+        audience: { to: 'connection', conn: member.conn },
+        message: { action: 'Kicked' },
+        close: CloseCode.kicked,
+      },
+      { audience: { to: 'room', except: uuid }, message: { action: 'UserLeave', uuid } },
+    ],
+  };
+}
+
+export function remove(room: Room): Outcome {
+  return {
+    room: null,
+    events: [
+      { audience: { to: 'room' }, message: { action: 'RoomDeleted' }, close: CloseCode.roomDeleted },
+    ],
+  };
+}
+
+function withoutMember(room: Room, uuid: string): Room {
+  return edit(room, (draft) => {
+    draft.members = draft.members.filter((member) => member.uuid !== uuid);
+    draft.unmuted = draft.unmuted.filter((other) => other !== uuid);
+  });
+}
+
+function requireMember(room: Room, uuid: string): void {
+  if (!findMember(room, uuid)) {
+    throw new AppError('user_not_found', `user ${uuid} is not in room ${room.name}`);
+  }
+}
+
+/** A message a connected participant sent (Ping is answered by the session and never gets here). */
+export function act(room: Room, sender: string, message: ClientMessage): Outcome {
+  switch (message.action) {
+    case 'ClickAya': {
+      requireMaster(room, sender, message.action);
+      return {
+        room: edit(room, (draft) => {
+          draft.aya = message.aya;
+        }),
+        events: [
+          { audience: { to: 'room', except: sender }, message: { action: 'ClickAya', aya: message.aya } },
+        ],
+      };
+    }
+    case 'MoveSura': {
+      requireMaster(room, sender, message.action);
+      return {
+        room: edit(room, (draft) => {
+          draft.idQuran = message.id_quran;
+          draft.aya = null;
+        }),
+        events: [
+          {
+            audience: { to: 'room', except: sender },
+            message: { action: 'MoveSura', id_quran: message.id_quran },
+          },
+        ],
+      };
+    }
+    case 'OfferCorrection': {
+      requireStudent(room, sender, message.action);
+      if (!findMember(room, room.masterUuid)) {
+        throw new AppError('master_offline', 'the room master is not connected');
+      }
+      return unchanged(room, [
+        {
+          audience: { to: 'user', uuid: room.masterUuid },
+          message: { action: 'OfferCorrection', uuid: sender },
+        },
+      ]);
+    }
+    case 'AnswerCorrection': {
+      requireMaster(room, sender, message.action);
+      requireMember(room, message.uuid);
+      return unchanged(room, [
+        {
+          audience: { to: 'user', uuid: message.uuid },
+          message: { action: 'AnswerCorrection', uuid: message.uuid, result: message.result },
+        },
+      ]);
+    }
+    case 'MuteUser': {
+      const target = message.uuid;
+      const mute = message.result ?? true;
+      requireMayMute(room, sender, target, mute);
+      requireMember(room, target);
+      return {
+        room: edit(room, (draft) => {
+          if (mute) {
+            if (draft.muted[target] !== 'master') {
+              draft.muted[target] = isMaster(room, sender) ? 'master' : 'self';
+            }
+            draft.unmuted = draft.unmuted.filter((uuid) => uuid !== target);
+          } else {
+            delete draft.muted[target];
+            if (draft.mutedAll && !draft.unmuted.includes(target)) draft.unmuted.push(target);
+          }
+        }),
+        events: [
+          { audience: { to: 'room' }, message: { action: 'MuteUser', uuid: target, result: mute } },
+        ],
+      };
+    }
+    case 'MuteAll': {
+      requireMaster(room, sender, message.action);
+      const mute = message.result ?? true;
+      return {
+        room: edit(room, (draft) => {
+          draft.mutedAll = mute;
+          draft.unmuted = [];
+          if (!mute) draft.muted = {};
+        }),
+        events: [{ audience: { to: 'room', except: sender }, message: { action: 'MuteAll', result: mute } }],
+      };
+    }
+    case 'Ping':
+      return unchanged(room);
+  }
+}

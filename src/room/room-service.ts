@@ -1,0 +1,106 @@
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import type { RoomStore } from '../cluster/room-store.js';
+import type { ClientMessage } from '../protocol/client-messages.js';
+import type { RoomView } from '../protocol/server-messages.js';
+import { RESERVED_ROOM_NAMES } from '../protocol/names.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { newRoom, viewOf, type Room } from './room.js';
+import * as logic from './room-logic.js';
+import type { Outcome } from './room-logic.js';
+
+const MAX_ATTEMPTS = 20;
+
+/**
+ * The room use cases, shared by the HTTP routes and the WebSocket sessions: load the room,
+ * let the room logic decide, commit the outcome through the store (retrying when another node
+ * wrote first). Delivery of the resulting events is the store's and the transport's business.
+ */
+export class RoomService {
+  private readonly queue = new KeyedQueue();
+
+  constructor(
+    private readonly store: RoomStore,
+    private readonly log: Logger,
+  ) {}
+
+  async create(name: string, masterUuid: string): Promise<void> {
+    if (RESERVED_ROOM_NAMES.has(name)) {
+      throw new AppError('invalid_request', `"${name}" is a reserved name`);
+    }
+    if (!(await this.store.create(newRoom(name, masterUuid)))) {
+      throw new AppError('room_exists', `room ${name} already exists`);
+    }
+    this.log.info({ room: name, master: masterUuid }, 'room created');
+  }
+
+  list(): Promise<string[]> {
+    return this.store.list();
+  }
+
+  async get(name: string): Promise<RoomView> {
+    return viewOf(await this.load(name));
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await this.store.load(name)) !== null;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.apply(name, logic.remove);
+    this.log.info({ room: name }, 'room deleted');
+  }
+
+  async kick(name: string, uuid: string): Promise<void> {
+    await this.apply(name, (room) => logic.kick(room, uuid));
+    this.log.info({ room: name, uuid }, 'user kicked');
+  }
+
+  /** Resolves to the room as the joiner must first see it (its `seq` is the join's position). */
+  async join(name: string, uuid: string, conn: string): Promise<Room> {
+    const room = await this.apply(name, (current) => logic.join(current, uuid, conn));
+    return room!;
+  }
+
+  /** Ends a connection's membership; a no-op if the room is gone or the membership moved on. */
+  async leave(name: string, uuid: string, conn: string): Promise<void> {
+    try {
+      await this.apply(name, (room) => logic.leave(room, uuid, conn));
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'room_not_found')) throw error;
+    }
+  }
+
+  async act(name: string, sender: string, message: ClientMessage): Promise<void> {
+    await this.apply(name, (room) => logic.act(room, sender, message));
+  }
+
+  private async load(name: string): Promise<Room> {
+    const room = await this.store.load(name);
+    if (!room) throw new AppError('room_not_found', `room ${name} does not exist`);
+    return room;
+  }
+
+  /** Runs one command on a room: decide, commit, and on a concurrent write, decide again. */
+  private apply(name: string, decide: (room: Room) => Outcome): Promise<Room | null> {
+    return this.queue.run(name, async () => {
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        const room = await this.load(name);
+        const outcome = decide(room);
+        if (outcome.room === room && outcome.events.length === 0) return room;
+        const result = await this.store.commit({
+          name,
+          expectedVersion: room.version,
+          next: outcome.room === room ? undefined : outcome.room,
+          events: outcome.events,
+        });
+        if (result.status === 'committed') return result.room;
+        if (result.status === 'not_found') break;
+      }
+      if (!(await this.store.load(name))) {
+        throw new AppError('room_not_found', `room ${name} does not exist`);
+      }
+      throw new AppError('unavailable', `room ${name} is too busy, try again`);
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, type ErrorCode } from '../../errors.js';
+
+export interface Success<T> {
+  success: true;
+  data: T;
+}
+
+export const ok = <T>(data: T): Success<T> => ({ success: true, data });
+
+export const failure = (code: ErrorCode, message: string) => ({
+  success: false as const,
+  error: { code, message },
+});
+
+/** Fastify's own errors, by their codes, mapped onto ours. */
+const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'the body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'the body is empty; send a JSON object'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'send a JSON body with Content-Type: application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'the body is larger than the configured limit'],
+};
+
+function toAppError(error: FastifyError): AppError {
+  if (error instanceof AppError) return error;
+  if (error.validation) {
+    const first = error.validation[0];
+    const path = [error.validationContext ?? 'request', ...(first?.instancePath.split('/').filter(Boolean) ?? [])];
+    return new AppError('invalid_request', `${path.join('.')} ${first?.message ?? 'is invalid'}`);
+  }
+  const mapped = error.code ? FASTIFY_ERRORS[error.code] : undefined;
+  if (mapped) return new AppError(...mapped);
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AppError('invalid_request', error.message);
+  }
+  return new AppError('internal_error', 'internal server error');
+}
+
+/** Every failure leaves as `{"success": false, "error": {"code", "message"}}`, never as a stack trace. */
+export function installErrorEnvelope(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.code === 'internal_error') request.log.error({ err: error }, 'request failed');
+    void reply.code(appError.status).send(failure(appError.code, appError.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(failure('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+}

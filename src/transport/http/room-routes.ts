@@ -1,0 +1,33 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { CreateRoomBody, DeleteRoomBody, KickUserBody, RoomParams } from '../../protocol/http.js';
+import type { RoomService } from '../../room/room-service.js';
+import { ok } from './envelope.js';
+
+/** The seed's room management endpoints, plus `GET /api/room/{name}`. */
+export const roomRoutes =
+  (rooms: RoomService): FastifyPluginAsync =>
+  async (plugin) => {
+    const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+
+    app.post('/api/room/create', { schema: { body: CreateRoomBody } }, async (request) => {
+      await rooms.create(request.body.name, request.body.master_uuid);
+      return ok('room created');
+    });
+
+    app.get('/api/room/all', async () => ok(await rooms.list()));
+
+    app.post('/api/room/delete', { schema: { body: DeleteRoomBody } }, async (request) => {
+      await rooms.delete(request.body.name);
+      return ok('room deleted');
+    });
+
+    app.post('/api/room/kick', { schema: { body: KickUserBody } }, async (request) => {
+      await rooms.kick(request.body.room_name, request.body.uuid);
+      return ok('user kicked');
+    });
+
+    app.get('/api/room/:name', { schema: { params: RoomParams } }, async (request) =>
+      ok(await rooms.get(request.params.name)),
+    );
+  };

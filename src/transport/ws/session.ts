@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import { AppError, isAppError } from '../../errors.js';
+import { ClientMessageSchemas, isClientAction, type ClientMessage } from '../../protocol/client-messages.js';
+import type { ServerFrame } from '../../protocol/server-messages.js';
+import { describeErrors, validatorFor } from '../../protocol/validator.js';
+import { viewOf, type Room } from '../../room/room.js';
+import type { RoomEvent } from '../../room/room-event.js';
+
+export interface SessionHandlers {
+  onMessage(session: Session, message: ClientMessage): Promise<void>;
+  onClose(session: Session): void;
+}
+
+/**
+ * One participant's WebSocket connection to one room. It turns frames into validated client
+ * messages and room events into frames; it holds no room rules.
+ */
+export class Session {
+  /** Names this connection in the room's membership, so a replaced connection cannot leave for its successor. */
+  readonly conn = randomUUID();
+  private started = false;
+  private readonly pending: RoomEvent[] = [];
+  private lastSeq = 0;
+  private missedPongs = 0;
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly room: string,
+    readonly uuid: string,
+    private readonly handlers: SessionHandlers,
+    private readonly log: Logger,
+  ) {
+    socket.on('message', (data, isBinary) => this.receive(data, isBinary));
+    socket.on('pong', () => {
+      this.missedPongs = 0;
+    });
+    socket.once('close', () => handlers.onClose(this));
+  }
+
+  get isOpen(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** Sends the joiner's snapshot, then every event that arrived meanwhile and is newer than it. */
+  start(room: Room): void {
+    this.send({ action: 'RoomState', room: room.name, seq: room.seq, ...omitName(viewOf(room)) });
+    this.lastSeq = room.seq;
+    this.started = true;
+    for (const event of this.pending.splice(0)) this.deliver(event);
+  }
+
+  deliver(event: RoomEvent): void {
+    if (!this.started) {
+      this.pending.push(event);
+      return;
+    }
+    if (event.seq !== undefined) {
+      if (event.seq <= this.lastSeq) return;
+      this.lastSeq = event.seq;
+    }
+    this.send(event.seq === undefined ? event.message : { ...event.message, seq: event.seq });
+    if (event.close !== undefined) this.close(event.close);
+  }
+
+  sendError(error: AppError): void {
+    this.send({ action: 'Error', code: error.code, message: error.message });
+  }
+
+  close(code: number): void {
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      this.socket.close(code);
+    }
+  }
+
+  /** Called once per heartbeat interval: a connection that left two pings unanswered is dropped. */
+  heartbeat(): void {
+    if (this.missedPongs >= 2) {
+      this.log.info({ room: this.room, uuid: this.uuid }, 'heartbeat lost, dropping connection');
+      this.socket.terminate();
+      return;
+    }
+    this.missedPongs += 1;
+    this.socket.ping();
+  }
+
+  private send(message: ServerFrame): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(JSON.stringify(message));
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    let message: ClientMessage;
+    try {
+      message = parseClientMessage(data, isBinary);
+    } catch (error) {
+      this.sendError(error as AppError);
+      return;
+    }
+    if (message.action === 'Ping') {
+      this.send({ action: 'Pong' });
+      return;
+    }
+    this.handlers.onMessage(this, message).catch((error: unknown) => {
+      if (isAppError(error)) {
+        this.sendError(error);
+      } else {
+        this.log.error({ err: error, room: this.room, uuid: this.uuid }, 'message failed');
+        this.sendError(new AppError('internal_error', 'internal server error'));
+      }
+    });
+  }
+}
+
+const omitName = <T extends { name: string }>({ name: _name, ...rest }: T): Omit<T, 'name'> => rest;
+
+export function parseClientMessage(data: RawData, isBinary: boolean): ClientMessage {
+  if (isBinary) throw new AppError('invalid_message', 'binary frames are not accepted; send JSON text');
+  let value: unknown;
+  try {
+    value = JSON.parse(rawText(data));
+  } catch {
+    throw new AppError('invalid_message', 'message is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new AppError('invalid_message', 'message must be a JSON object');
+  }
+  const action = (value as { action?: unknown }).action;
+  if (typeof action !== 'string') throw new AppError('invalid_message', 'action must be a string');
+  if (!isClientAction(action)) throw new AppError('unknown_action', `unknown action ${JSON.stringify(action)}`);
+  const validate = validatorFor(ClientMessageSchemas[action]);
+  if (!validate(value)) throw new AppError('invalid_message', `${action}: ${describeErrors(validate)}`);
+  return value as ClientMessage;
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}

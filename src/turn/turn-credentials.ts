@@ -1,0 +1,41 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import type { Config, TurnConfig } from '../config.js';
+
+export interface IceServers {
+  stun: { address: string };
+  turn: { address: string; username: string; credential: string }[];
+  /** Seconds the TURN credentials stay valid; only when they are minted from TURN_SECRET. */
+  ttl?: number;
+}
+
+/**
+ * coturn's `use-auth-secret` (the TURN REST API scheme): the username is `<unix expiry>:<id>` and the
+ * password is base64(HMAC-SHA1(secret, username)), so coturn can check it without a database.
+ */
+export function mintTurnCredential(secret: string, id: string, ttlSeconds: number, nowMs = Date.now()) {
+  const username = `${Math.floor(nowMs / 1000) + ttlSeconds}:${id}`;
+  const credential = createHmac('sha1', secret).update(username).digest('base64');
+  return { username, credential };
+}
+
+export function iceServersFor(config: Pick<Config, 'stunAddress' | 'turn'>, id?: string): IceServers {
+  const turn: TurnConfig = config.turn;
+  const stun = { address: config.stunAddress };
+  switch (turn.mode) {
+    case 'none':
+      return { stun, turn: [] };
+    case 'static':
+      return {
+        stun,
+        turn: turn.urls.map((address) => ({ address, username: turn.username, credential: turn.credential })),
+      };
+    case 'secret': {
+      const { username, credential } = mintTurnCredential(turn.secret, id ?? randomUUID(), turn.ttlSeconds);
+      return {
+        stun,
+        turn: turn.urls.map((address) => ({ address, username, credential })),
+        ttl: turn.ttlSeconds,
+      };
+    }
+  }
+}
