@@ -5,10 +5,7 @@ import { Type, type Static } from 'typebox';
 const Env = Type.Object({
   HOST: Type.String({ default: '0.0.0.0' }),
   PORT: Type.Integer({ default: 6030, minimum: 0, maximum: 65535 }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
-    { default: 'info' },
-  ),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   STUN_ADDRESS: Type.String({ default: 'stun:stun.l.google.com:19302' }),
   TURN_SERVERS: Type.String({ default: '' }),
   TURN_USERNAME: Type.String({ default: '' }),

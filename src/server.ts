@@ -37,6 +37,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.httpBodyLimitBytes,
+    // uuids of up to 128 characters travel in the join path.
+    routerOptions: { maxParamLength: 256 },
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.setValidatorCompiler(({ schema }) => validatorFor(schema as never));

@@ -30,7 +30,7 @@ export const joinRoute =
       method: 'GET',
       url: '/api/room/join/:room_name/:uuid',
       schema: { params: JoinParams },
-      preValidation: async (request) => {
+      preHandler: async (request) => {
         const { room_name } = request.params as JoinParams;
         if (!(await rooms.exists(room_name))) {
           throw new AppError('room_not_found', `room ${room_name} does not exist`);
