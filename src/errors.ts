@@ -5,7 +5,6 @@
 export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_json: 400,
-  unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   room_not_found: 404,
@@ -41,9 +40,9 @@ export class AppError extends Error {
 
 export const isAppError = (value: unknown): value is AppError => value instanceof AppError;
 
-/** WebSocket close codes the server uses, besides the standard 1000/1009/1011. */
+/** WebSocket close codes the server sends. */
 export const CloseCode = {
-  normal: 1000,
+  /** The server is shutting down. */
   goingAway: 1001,
   messageTooBig: 1009,
   internalError: 1011,

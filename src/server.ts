@@ -2,11 +2,12 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import websocket from '@fastify/websocket';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
+import { CloseCode } from './errors.js';
 import { MemoryRoomStore } from './cluster/memory-room-store.js';
 import type { RoomStore } from './cluster/room-store.js';
 import { validatorFor } from './protocol/validator.js';
 import { RoomService } from './room/room-service.js';
-import { installErrorEnvelope } from './transport/http/envelope.js';
+import { frameworkErrors, installErrorEnvelope } from './transport/http/envelope.js';
 import { roomRoutes } from './transport/http/room-routes.js';
 import { serviceRoutes } from './transport/http/service-routes.js';
 import { startHeartbeat } from './transport/ws/heartbeat.js';
@@ -39,6 +40,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     bodyLimit: config.httpBodyLimitBytes,
     // uuids of up to 128 characters travel in the join path.
     routerOptions: { maxParamLength: 256 },
+    frameworkErrors,
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.setValidatorCompiler(({ schema }) => validatorFor(schema as never));
@@ -47,7 +49,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  await app.register(websocket, { options: { maxPayload: config.wsMaxFrameBytes } });
+  await app.register(websocket, {
+    options: { maxPayload: config.wsMaxFrameBytes },
+    // A broken or oversized frame is the client's fault, not the server's: ws has already closed it (1009, 1002...).
+    errorHandler: (error, socket) => {
+      log.info({ err: error.message }, 'websocket protocol error');
+      socket.terminate();
+    },
+  });
   await app.register(roomRoutes(rooms));
   await app.register(serviceRoutes(config));
   await app.register(joinRoute(rooms, fanout, log));
@@ -60,6 +69,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     listen: () => app.listen({ host: config.host, port: config.port }),
     async close() {
       stopHeartbeat();
+      for (const session of fanout.sessions()) session.close(CloseCode.goingAway);
       await app.close();
       await store.close();
     },

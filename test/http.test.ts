@@ -135,6 +135,8 @@ describe('HTTP API', () => {
     });
     assert.equal(fine.status, 200, 'a real UUID and every allowed character pass');
     assertError(await request(s.http, 'GET', '/api/room/bad%20name'), 400, 'invalid_request');
+    assertError(await request(s.http, 'GET', `/api/room/${'r'.repeat(300)}`), 400, 'invalid_request');
+    assertError(await request(s.http, 'GET', '/api/room/%E0%A4%A'), 400, 'invalid_request');
     assertError(await request(s.http, 'POST', '/api/room/kick', { uuid: 'a:b', room_name: 'x y' }), 400, 'invalid_request');
   });
 

@@ -34,7 +34,13 @@ describe('room WebSocket', () => {
 
   test('invalid names are refused before the upgrade with 400', async () => {
     await createRoom(s.http, 'names', 'm');
-    for (const path of ['/api/room/join/bad%20room/u1', '/api/room/join/names/bad%20uuid', `/api/room/join/names/${'u'.repeat(129)}`]) {
+    for (const path of [
+      '/api/room/join/bad%20room/u1',
+      '/api/room/join/names/bad%20uuid',
+      `/api/room/join/names/${'u'.repeat(129)}`,
+      `/api/room/join/names/${'u'.repeat(300)}`,
+      '/api/room/join/names/%E0%A4%A',
+    ]) {
       const refused = await WsClient.connect(s.ws + path).catch((error: unknown) => error);
       assert.ok(refused instanceof HandshakeRefused, path);
       assert.equal(refused.status, 400);
@@ -95,8 +101,30 @@ describe('room WebSocket', () => {
       assert.deepEqual([first.aya, second.aya], [1, 2]);
       assert.equal(second.seq, first.seq + 1);
     }
+    assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 4 });
+    assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 5 });
     await master.barrier();
-    assert.deepEqual(master.unreadOf('ClickAya'), [], 'the sender does not get its own ClickAya');
+    assert.deepEqual(master.unreadOf('ClickAya'), [], 'the sender gets an Ack, not its own ClickAya');
+  });
+
+  test('every connected client sees every seq after its RoomState once, in order, without gaps', async () => {
+    const { room, master, students } = await classroom('a', 'b');
+    const { client: late, state } = await WsClient.join(s.ws, room, 'late');
+    master.send({ action: 'MoveSura', id_quran: 3 });
+    students.a!.send({ action: 'MuteUser', uuid: 'a' });
+    master.send({ action: 'ClickAya', aya: 1 });
+    master.send({ action: 'MuteAll' });
+    students.b!.send({ action: 'OfferCorrection' });
+    master.send({ action: 'MuteUser', uuid: 'b', result: false });
+    await students.b!.close();
+    master.send({ action: 'ClickAya', aya: 2 });
+    const last = state.seq + 7;
+    for (const [client, from] of [[master, 1], [students.a!, 2], [late, state.seq]] as const) {
+      await client.next((m) => m.seq === last);
+      const seqs = client.received.filter((m) => m.seq !== undefined && m.action !== 'RoomState').map((m) => m.seq);
+      const expected = Array.from({ length: last - from }, (_, i) => from + 1 + i);
+      assert.deepEqual(seqs, expected);
+    }
   });
 
   test('only the master may ClickAya, MoveSura, AnswerCorrection or MuteAll', async () => {
@@ -126,6 +154,7 @@ describe('room WebSocket', () => {
     const detail = (await request(s.http, 'GET', `/api/room/${room}`)).body.data;
     assert.equal(detail.id_quran, 114);
     assert.equal(detail.aya, null);
+    assert.deepEqual(await master.next((m) => m.action === 'Ack' && m.of === 'MoveSura'), { action: 'Ack', of: 'MoveSura', seq: 4 });
     await master.barrier();
     assert.deepEqual(master.unreadOf('MoveSura'), []);
   });
@@ -186,6 +215,7 @@ describe('room WebSocket', () => {
     master.send({ action: 'MuteAll', result: false });
     assert.deepEqual(await late.next('MuteAll'), { action: 'MuteAll', result: false, seq: 5 });
     assert.deepEqual((await request(s.http, 'GET', `/api/room/${room}`)).body.data.muted, []);
+    assert.deepEqual(await master.next((m) => m.action === 'Ack' && m.seq === 5), { action: 'Ack', of: 'MuteAll', seq: 5 });
     await master.barrier();
     assert.deepEqual(master.unreadOf('MuteAll'), []);
   });
@@ -249,6 +279,16 @@ describe('room WebSocket', () => {
     assert.deepEqual(master.unreadOf('UserLeave'), [], 'no UserLeave for the swap');
     assert.deepEqual(master.unreadOf('NewUser'), [], 'no NewUser for the swap');
     assert.deepEqual((await request(s.http, 'GET', `/api/room/${room}`)).body.data.users, ['teacher', 'a']);
+  });
+});
+
+describe('shutdown', () => {
+  test('closing the server closes every room connection with 1001', async () => {
+    const s = await startServer();
+    await createRoom(s.http, 'closing', 'teacher');
+    const { client } = await WsClient.join(s.ws, 'closing', 'teacher');
+    await s.close();
+    assert.equal((await client.closed).code, 1001);
   });
 });
 

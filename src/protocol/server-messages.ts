@@ -25,6 +25,7 @@ export type ServerMessage =
   | { action: 'AnswerCorrection'; uuid: string; result: boolean }
   | { action: 'Kicked' }
   | { action: 'Replaced' }
+  | { action: 'Ack'; of: ServerMessage['action']; seq: number }
   | { action: 'Pong' }
   | { action: 'Error'; code: ErrorCode; message: string };
 

@@ -154,10 +154,13 @@ export function act(room: Room, sender: string, message: ClientMessage): Outcome
       return {
         room: edit(room, (draft) => {
           if (mute) {
-            if (draft.muted[target] !== 'master') {
-              draft.muted[target] = isMaster(room, sender) ? 'master' : 'self';
+            if (isMaster(room, sender)) {
+              draft.muted[target] = 'master';
+              draft.unmuted = draft.unmuted.filter((uuid) => uuid !== target);
+            } else if (!draft.muted[target]) {
+              // A self-mute keeps the master's one-by-one unmute, so the student can lift it again.
+              draft.muted[target] = 'self';
             }
-            draft.unmuted = draft.unmuted.filter((uuid) => uuid !== target);
           } else {
             delete draft.muted[target];
             if (draft.mutedAll && !draft.unmuted.includes(target)) draft.unmuted.push(target);

@@ -159,3 +159,18 @@ test('the master is never muted by MuteAll but may mute themself', () => {
   room = logic.act(room, MASTER, { action: 'MuteUser', uuid: MASTER }).room!;
   assert.ok(isMuted(room, MASTER));
 });
+
+test('under MuteAll, a student the master unmuted may mute and unmute themself again', () => {
+  let room = logic.act(roomWith('a'), MASTER, { action: 'MuteAll' }).room!;
+  room = logic.act(room, MASTER, { action: 'MuteUser', uuid: 'a', result: false }).room!;
+  room = logic.act(room, 'a', { action: 'MuteUser', uuid: 'a' }).room!;
+  assert.ok(isMuted(room, 'a'));
+  room = logic.act(room, 'a', { action: 'MuteUser', uuid: 'a', result: false }).room!;
+  assert.ok(!isMuted(room, 'a'));
+});
+
+test('the master\'s mute replaces a self-mute, which the student then cannot lift', () => {
+  let room = logic.act(roomWith('a'), 'a', { action: 'MuteUser', uuid: 'a' }).room!;
+  room = logic.act(room, MASTER, { action: 'MuteUser', uuid: 'a' }).room!;
+  rejects('forbidden', () => logic.act(room, 'a', { action: 'MuteUser', uuid: 'a', result: false }));
+});

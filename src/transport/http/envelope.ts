@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../../errors.js';
 
 export interface Success<T> {
@@ -34,6 +34,18 @@ function toAppError(error: FastifyError): AppError {
     return new AppError('invalid_request', error.message);
   }
   return new AppError('internal_error', 'internal server error');
+}
+
+/**
+ * Errors Fastify raises before routing (a path segment too long, a malformed URL): for its
+ * `frameworkErrors` option, so they leave in the same envelope.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (request.headers.upgrade) {
+    // A refused WebSocket upgrade owns its socket, and no hook ends it on this path: end it here.
+    reply.raw.once('finish', () => request.raw.socket.destroy());
+  }
+  void reply.code(400).send(failure('invalid_request', `bad URL: ${error.message}`));
 }
 
 /** Every failure leaves as `{"success": false, "error": {"code", "message"}}`, never as a stack trace. */

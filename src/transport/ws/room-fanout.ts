@@ -65,7 +65,7 @@ export class RoomFanout {
 function addressedTo(audience: Audience, session: Session): boolean {
   switch (audience.to) {
     case 'room':
-      return audience.except !== session.uuid;
+      return true; // the one it leaves out gets an Ack instead (see Session.deliver)
     case 'user':
       return audience.uuid === session.uuid;
     case 'connection':

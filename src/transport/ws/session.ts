@@ -56,12 +56,22 @@ export class Session {
       this.pending.push(event);
       return;
     }
-    if (event.seq !== undefined) {
+    if (event.seq === undefined) {
+      this.send(event.message);
+    } else {
       if (event.seq <= this.lastSeq) return;
       this.lastSeq = event.seq;
+      this.send(this.isExcluded(event) ? { action: 'Ack', of: event.message.action, seq: event.seq } : { ...event.message, seq: event.seq });
     }
-    this.send(event.seq === undefined ? event.message : { ...event.message, seq: event.seq });
     if (event.close !== undefined) this.close(event.close);
+  }
+
+  /**
+   * A room-wide event that leaves out its originator (ClickAya, MoveSura, MuteAll) reaches the
+   * originator as an Ack with the event's seq, so every client still sees every seq.
+   */
+  private isExcluded(event: RoomEvent): boolean {
+    return event.audience.to === 'room' && event.audience.except === this.uuid;
   }
 
   sendError(error: AppError): void {
