@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
 
@@ -16,6 +17,14 @@ const Env = Type.Object({
   HEARTBEAT_INTERVAL_MS: Type.Integer({ default: 30000, minimum: 50 }),
   WS_MAX_FRAME_BYTES: Type.Integer({ default: 65536, minimum: 128 }),
   HTTP_BODY_LIMIT_BYTES: Type.Integer({ default: 65536, minimum: 128 }),
+  REDIS_URL: Type.String({ default: '' }),
+  REDIS_CLUSTER: Type.Boolean({ default: false }),
+  REDIS_KEY_PREFIX: Type.String({ default: 'wp:', pattern: '^[A-Za-z0-9:._-]*$' }),
+  NODE_ID: Type.String({ default: '', pattern: '^[A-Za-z0-9._:-]{0,64}$' }),
+  NODE_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 200 }),
+  RECONNECT_GRACE_MS: Type.Integer({ default: 15000, minimum: 0 }),
+  HISTORY_SIZE: Type.Integer({ default: 1000, minimum: 1 }),
+  HISTORY_MAX_AGE_MS: Type.Integer({ default: 600000, minimum: 1000 }),
 });
 type Env = Static<typeof Env>;
 
@@ -34,7 +43,19 @@ export interface Config {
   heartbeatIntervalMs: number;
   wsMaxFrameBytes: number;
   httpBodyLimitBytes: number;
+  /** Where rooms live: this process's memory (one node), or Redis (every node on it is one cluster). */
+  store: StoreConfig;
+  /** This node's name in logs and health; each process adds its own suffix to tell restarts apart. */
+  nodeId: string;
+  /** How long a dropped connection keeps its place in the room. */
+  reconnectGraceMs: number;
+  /** Room events kept for resuming clients: at most this many per room, none older than the age. */
+  history: { size: number; maxAgeMs: number };
 }
+
+export type StoreConfig =
+  | { kind: 'memory' }
+  | { kind: 'redis'; urls: string[]; cluster: boolean; keyPrefix: string; nodeTimeoutMs: number };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -57,7 +78,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeatIntervalMs: parsed.HEARTBEAT_INTERVAL_MS,
     wsMaxFrameBytes: parsed.WS_MAX_FRAME_BYTES,
     httpBodyLimitBytes: parsed.HTTP_BODY_LIMIT_BYTES,
+    store: storeConfig(parsed),
+    nodeId: parsed.NODE_ID || hostname(),
+    reconnectGraceMs: parsed.RECONNECT_GRACE_MS,
+    history: { size: parsed.HISTORY_SIZE, maxAgeMs: parsed.HISTORY_MAX_AGE_MS },
   };
+}
+
+function storeConfig(env: Env): StoreConfig {
+  const urls = env.REDIS_URL.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  if (urls.length === 0) {
+    if (env.REDIS_CLUSTER) throw new ConfigError('invalid configuration: REDIS_CLUSTER=true needs REDIS_URL');
+    return { kind: 'memory' };
+  }
+  for (const url of urls) {
+    if (!/^rediss?:\/\//.test(url)) {
+      throw new ConfigError(`invalid configuration: REDIS_URL entry "${url}" must start with redis:// or rediss://`);
+    }
+  }
+  if (urls.length > 1 && !env.REDIS_CLUSTER) {
+    throw new ConfigError('invalid configuration: several REDIS_URL entries need REDIS_CLUSTER=true');
+  }
+  return { kind: 'redis', urls, cluster: env.REDIS_CLUSTER, keyPrefix: env.REDIS_KEY_PREFIX, nodeTimeoutMs: env.NODE_TIMEOUT_MS };
 }
 
 function turnConfig(env: Env): TurnConfig {

@@ -46,6 +46,8 @@ export const CloseCode = {
   goingAway: 1001,
   messageTooBig: 1009,
   internalError: 1011,
+  /** The room store is unreachable: reconnect in a moment. */
+  tryAgainLater: 1013,
   kicked: 4001,
   roomDeleted: 4004,
   replaced: 4009,

@@ -1,7 +1,11 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { pino, type Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
+import { RedisNodeRegistry } from './cluster/redis/redis-node-registry.js';
+import { RedisRoomStore } from './cluster/redis/redis-room-store.js';
+import { Departures } from './transport/ws/departures.js';
 import { CloseCode } from './errors.js';
 import { MemoryRoomStore } from './cluster/memory-room-store.js';
 import type { RoomStore } from './cluster/room-store.js';
@@ -17,6 +21,8 @@ import { RoomFanout } from './transport/ws/room-fanout.js';
 export interface Wigglypuff {
   app: FastifyInstance;
   rooms: RoomService;
+  /** This process's identity in the cluster. */
+  node: string;
   /** Starts listening; resolves to the bound address, e.g. `http://127.0.0.1:6030`. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -28,12 +34,41 @@ export interface ServerOptions {
   logger?: Logger;
 }
 
+const REDIS_START_TIMEOUT_MS = 10_000;
+
+function openStore(config: Config, log: Logger): RoomStore {
+  if (config.store.kind === 'redis') return new RedisRoomStore(config.store, config.history, log);
+  return new MemoryRoomStore(config.history);
+}
+
 /** Wires one node: a store, the room service, and the HTTP and WebSocket transports over them. */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Wigglypuff> {
   const log = options.logger ?? pino({ level: config.logLevel });
-  const store = options.store ?? new MemoryRoomStore();
+  // Memberships name the process, not just the node, so a restarted node never owns its past members.
+  const node = `${config.nodeId}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const store = options.store ?? openStore(config, log);
   const rooms = new RoomService(store, log);
   const fanout = new RoomFanout(store, log);
+  const departures = new Departures(rooms, config.reconnectGraceMs, log);
+  const registry =
+    store instanceof RedisRoomStore && config.store.kind === 'redis'
+      ? new RedisNodeRegistry(
+          store.redis,
+          {
+            node,
+            timeoutMs: config.store.nodeTimeoutMs,
+            graceMs: config.reconnectGraceMs,
+            evict: (dead) => rooms.evictNode(dead),
+          },
+          log,
+        )
+      : undefined;
+  if (store instanceof RedisRoomStore) {
+    await store.redis.waitReady(REDIS_START_TIMEOUT_MS).catch(() => {
+      log.warn('redis is not reachable yet; serving 503 until it is');
+    });
+  }
+  let closing = false;
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -58,17 +93,28 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
   });
   await app.register(roomRoutes(rooms));
-  await app.register(serviceRoutes(config));
-  await app.register(joinRoute(rooms, fanout, log));
+  await app.register(
+    serviceRoutes(config, {
+      node,
+      store: config.store.kind,
+      ready: () => !closing && store.isReady(),
+    }),
+  );
+  await app.register(joinRoute({ rooms, fanout, departures, node, log }));
 
   const stopHeartbeat = startHeartbeat(fanout, config.heartbeatIntervalMs);
+  registry?.start();
 
   return {
     app,
     rooms,
     listen: () => app.listen({ host: config.host, port: config.port }),
+    node,
     async close() {
+      closing = true;
       stopHeartbeat();
+      registry?.stop();
+      departures.stop();
       for (const session of fanout.sessions()) session.close(CloseCode.goingAway);
       await app.close();
       await store.close();

@@ -294,7 +294,7 @@ describe('shutdown', () => {
 
 describe('heartbeat', () => {
   test('a client that stops answering pings is dropped and counted as a leave', async () => {
-    const s = await startServer({ HEARTBEAT_INTERVAL_MS: '100' });
+    const s = await startServer({ HEARTBEAT_INTERVAL_MS: '100', RECONNECT_GRACE_MS: '0' });
     try {
       await createRoom(s.http, 'hb', 'teacher');
       const { client: master } = await WsClient.join(s.ws, 'hb', 'teacher');

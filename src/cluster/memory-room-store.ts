@@ -1,16 +1,23 @@
 import { EventEmitter } from 'node:events';
 import type { Room } from '../room/room.js';
-import { isBroadcast } from '../room/room-event.js';
+import { isBroadcast, type RoomEvent } from '../room/room-event.js';
 import type { Commit, CommitResult, RoomEventListener, RoomStore } from './room-store.js';
+
+interface StoredRoom {
+  room: Room;
+  history: { event: RoomEvent; at: number }[];
+}
 
 /** The embedded default: one node, every room in this process's memory. */
 export class MemoryRoomStore implements RoomStore {
-  private readonly rooms = new Map<string, Room>();
+  private readonly rooms = new Map<string, StoredRoom>();
   private readonly bus = new EventEmitter().setMaxListeners(0);
+
+  constructor(private readonly history: { size: number; maxAgeMs: number }) {}
 
   async create(room: Room): Promise<boolean> {
     if (this.rooms.has(room.name)) return false;
-    this.rooms.set(room.name, structuredClone(room));
+    this.rooms.set(room.name, { room: structuredClone(room), history: [] });
     return true;
   }
 
@@ -19,32 +26,52 @@ export class MemoryRoomStore implements RoomStore {
   }
 
   async load(name: string): Promise<Room | null> {
-    const room = this.rooms.get(name);
-    return room ? structuredClone(room) : null;
+    const stored = this.rooms.get(name);
+    return stored ? structuredClone(stored.room) : null;
   }
 
-  async commit({ name, expectedVersion, next, events }: Commit): Promise<CommitResult> {
-    const current = this.rooms.get(name);
-    if (!current) return { status: 'not_found' };
-    if (current.version !== expectedVersion) return { status: 'conflict' };
+  async commit({ name, base, next, events }: Commit): Promise<CommitResult> {
+    const stored = this.rooms.get(name);
+    if (!stored) return { status: 'not_found' };
+    const current = stored.room;
+    if (current.version !== base.version) return { status: 'conflict' };
 
     let seq = current.seq;
     const sequenced = events.map((event) => (isBroadcast(event) ? { ...event, seq: ++seq } : event));
-    let stored: Room | null = current;
+    let room: Room | null = null;
     if (next === null) {
       this.rooms.delete(name);
-      stored = null;
     } else {
-      stored = { ...(next ?? current), seq, version: current.version + 1 };
-      this.rooms.set(name, stored);
+      room = { ...(next ?? current), seq, version: current.version + 1 };
+      stored.room = room;
+      const at = Date.now();
+      for (const event of sequenced) if (event.seq !== undefined) stored.history.push({ event, at });
+      if (stored.history.length > this.history.size) stored.history.splice(0, stored.history.length - this.history.size);
     }
     for (const event of sequenced) this.bus.emit(name, event);
-    return { status: 'committed', room: stored && structuredClone(stored), events: sequenced };
+    return { status: 'committed', room: room && structuredClone(room), events: sequenced };
   }
 
-  subscribe(name: string, listener: RoomEventListener): () => void {
+  async eventsAfter(name: string, seq: number): Promise<RoomEvent[] | null> {
+    const stored = this.rooms.get(name);
+    if (!stored || seq > stored.room.seq) return null;
+    const wanted = stored.history.filter(({ event }) => event.seq! > seq);
+    if (wanted.length !== stored.room.seq - seq) return null;
+    if (wanted[0] && wanted[0].at < Date.now() - this.history.maxAgeMs) return null;
+    return wanted.map(({ event }) => event);
+  }
+
+  async subscribe(name: string, listener: RoomEventListener): Promise<() => void> {
     this.bus.on(name, listener);
     return () => this.bus.off(name, listener);
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  onReconnect(): void {
+    // Memory is never lost while the process lives.
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import type { RoomEvent } from '../room/room-event.js';
 /**
  * The cluster seam: where room state lives and how room events travel to every node that has
  * members of the room. The embedded single node keeps both in memory; a cluster keeps them in Redis.
+ * A store that cannot reach its backend rejects with AppError `unavailable`.
  */
 export interface RoomStore {
   /** Adds the room if no room has its name. Resolves false if the name is taken. */
@@ -11,19 +12,32 @@ export interface RoomStore {
   list(): Promise<string[]>;
   load(name: string): Promise<Room | null>;
   /**
-   * Atomically: if the room is still at `expectedVersion`, replace it by `next` (`null` deletes it,
-   * `undefined` leaves it as it is), give every room-wide event the room's next sequence number, and
-   * publish the events to the room's subscribers in that order.
+   * Atomically: if the room is still at `base.version`, replace it by `next` (`null` deletes it,
+   * `undefined` leaves it as it is), give every room-wide event the room's next sequence number,
+   * keep those in the room's history, and publish all events to the room's subscribers in order.
    */
   commit(commit: Commit): Promise<CommitResult>;
-  /** Listens to every event published in a room, in order. Returns the function that stops it. */
-  subscribe(name: string, listener: RoomEventListener): () => void;
+  /**
+   * The room-wide events after `seq`, oldest first, or null when the kept history no longer
+   * reaches back that far (or the room is gone).
+   */
+  eventsAfter(name: string, seq: number): Promise<RoomEvent[] | null>;
+  /**
+   * Listens to every event published in a room, in order. Resolves once the subscription is live,
+   * so a commit made afterwards is sure to reach the listener.
+   */
+  subscribe(name: string, listener: RoomEventListener): Promise<() => void>;
+  /** False while the backend is unreachable. */
+  isReady(): boolean;
+  /** Called after the backend was lost and is back: published events may have been missed meanwhile. */
+  onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 
 export interface Commit {
   name: string;
-  expectedVersion: number;
+  /** The room as loaded, that the change was decided on. */
+  base: Room;
   next: Room | null | undefined;
   events: RoomEvent[];
 }

@@ -16,5 +16,9 @@ export type RoomParams = Static<typeof RoomParams>;
 export const JoinParams = Type.Object({ room_name: RoomName, uuid: Uuid });
 export type JoinParams = Static<typeof JoinParams>;
 
+/** Query strings are text: `last_seq` is a decimal seq, checked by pattern since types are never coerced. */
+export const JoinQuery = Type.Object({ last_seq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })) });
+export type JoinQuery = Static<typeof JoinQuery>;
+
 export const NetworkTraversalQuery = Type.Object({ uuid: Type.Optional(Uuid) });
 export type NetworkTraversalQuery = Static<typeof NetworkTraversalQuery>;

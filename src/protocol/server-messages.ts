@@ -13,7 +13,8 @@ export interface RoomView {
 
 /** Everything the server sends on the room WebSocket. Events broadcast to the room also carry `seq`. */
 export type ServerMessage =
-  | ({ action: 'RoomState'; room: string; seq: number } & Omit<RoomView, 'name'>)
+  | ({ action: 'RoomState'; room: string; seq: number; missed?: true } & Omit<RoomView, 'name'>)
+  | { action: 'Resumed'; last_seq: number }
   | { action: 'NewUser'; uuid: string }
   | { action: 'UserLeave'; uuid: string }
   | { action: 'ClickAya'; aya: number }

@@ -23,12 +23,12 @@ function edit(room: Room, change: (draft: Room) => void): Room {
 }
 
 /** A participant connects. If they were already connected, the old connection is replaced silently. */
-export function join(room: Room, uuid: string, conn: string): Outcome {
+export function join(room: Room, uuid: string, conn: string, node: string): Outcome {
   const existing = findMember(room, uuid);
   if (existing) {
     return {
       room: edit(room, (draft) => {
-        findMember(draft, uuid)!.conn = conn;
+        Object.assign(findMember(draft, uuid)!, { conn, node });
       }),
       events: [
         {
@@ -41,7 +41,7 @@ export function join(room: Room, uuid: string, conn: string): Outcome {
   }
   return {
     room: edit(room, (draft) => {
-      draft.members.push({ uuid, conn });
+      draft.members.push({ uuid, conn, node });
     }),
     events: [{ audience: { to: 'room', except: uuid }, message: { action: 'NewUser', uuid } }],
   };

@@ -8,6 +8,9 @@ import { KeyedQueue } from './keyed-queue.js';
 import { newRoom, viewOf, type Room } from './room.js';
 import * as logic from './room-logic.js';
 import type { Outcome } from './room-logic.js';
+import type { RoomEvent } from './room-event.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const MAX_ATTEMPTS = 20;
 
@@ -34,8 +37,8 @@ export class RoomService {
     this.log.info({ room: name, master: masterUuid }, 'room created');
   }
 
-  list(): Promise<string[]> {
-    return this.store.list();
+  async list(): Promise<string[]> {
+    return (await this.store.list()).sort();
   }
 
   async get(name: string): Promise<RoomView> {
@@ -57,9 +60,29 @@ export class RoomService {
   }
 
   /** Resolves to the room as the joiner must first see it (its `seq` is the join's position). */
-  async join(name: string, uuid: string, conn: string): Promise<Room> {
-    const room = await this.apply(name, (current) => logic.join(current, uuid, conn));
+  async join(name: string, uuid: string, conn: string, node: string): Promise<Room> {
+    const room = await this.apply(name, (current) => logic.join(current, uuid, conn, node));
     return room!;
+  }
+
+  /** The room-wide events after `seq`, for a client resuming; null when they are no longer kept. */
+  missedEvents(name: string, seq: number): Promise<RoomEvent[] | null> {
+    return this.store.eventsAfter(name, seq);
+  }
+
+  /** Ends every membership still held by a node that died; members who reconnected elsewhere keep theirs. */
+  async evictNode(node: string): Promise<number> {
+    let evicted = 0;
+    for (const name of await this.store.list()) {
+      const room = await this.store.load(name);
+      for (const member of room?.members ?? []) {
+        if (member.node !== node) continue;
+        await this.leave(name, member.uuid, member.conn);
+        evicted += 1;
+      }
+    }
+    if (evicted > 0) this.log.info({ node, evicted }, 'evicted the members of a dead node');
+    return evicted;
   }
 
   /** Ends a connection's membership; a no-op if the room is gone or the membership moved on. */
@@ -90,12 +113,14 @@ export class RoomService {
         if (outcome.room === room && outcome.events.length === 0) return room;
         const result = await this.store.commit({
           name,
-          expectedVersion: room.version,
+          base: room,
           next: outcome.room === room ? undefined : outcome.room,
           events: outcome.events,
         });
         if (result.status === 'committed') return result.room;
         if (result.status === 'not_found') break;
+        // Another node won the race: back off a little, more each time, so the contenders spread out.
+        await sleep(Math.random() * attempt);
       }
       if (!(await this.store.load(name))) {
         throw new AppError('room_not_found', `room ${name} does not exist`);

@@ -4,6 +4,8 @@ export interface Member {
   uuid: string;
   /** The id of the WebSocket connection that holds this membership; a rejoin replaces it. */
   conn: string;
+  /** The node that holds that connection, so the others can clean up after it if it dies. */
+  node: string;
 }
 
 /** Who muted a participant: a student may undo their own mute, never the master's. */

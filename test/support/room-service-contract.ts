@@ -8,17 +8,20 @@ import { RoomService } from '../../src/room/room-service.js';
 
 const silent = pino({ level: 'silent' });
 
+/** What every store under test is opened with. */
+export const CONTRACT_HISTORY = { size: 5, maxAgeMs: 60_000 };
+
 async function rejectsWith(code: string, promise: Promise<unknown>): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof AppError && error.code === code);
 }
 
-/** Collects a room's events from a store until `count` have arrived. */
-function collect(store: RoomStore, room: string) {
+/** Collects a room's events from a store; `until(n)` waits (with a timeout) for n of them. */
+async function collect(store: RoomStore, room: string) {
   const events: RoomEvent[] = [];
-  let wake: (() => void) | undefined;
-  const stop = store.subscribe(room, (event) => {
+  const waiters: (() => void)[] = [];
+  const stop = await store.subscribe(room, (event) => {
     events.push(event);
-    wake?.();
+    for (const wake of waiters.splice(0)) wake();
   });
   return {
     events,
@@ -26,10 +29,14 @@ function collect(store: RoomStore, room: string) {
     async until(count: number, timeoutMs = 5000): Promise<RoomEvent[]> {
       const deadline = Date.now() + timeoutMs;
       while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${count} events arrived`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`only ${events.length} of ${count} events arrived`);
         await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50);
+          const timer = setTimeout(resolve, left);
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
       }
       return events;
@@ -38,8 +45,9 @@ function collect(store: RoomStore, room: string) {
 }
 
 /**
- * The room service's behaviour over a RoomStore. Every store implementation runs these:
- * `open` gives stores that share one backing state (like nodes of one cluster).
+ * The room service's behaviour over a RoomStore. Every store implementation runs these. `open`
+ * gives stores that share one backing state (like the nodes of one cluster), each opened with
+ * CONTRACT_HISTORY.
  */
 export function roomServiceContract(kind: string, open: () => Promise<{ stores: RoomStore[]; close(): Promise<void> }>) {
   const withServices = async (fn: (services: RoomService[], stores: RoomStore[]) => Promise<void>) => {
@@ -54,9 +62,10 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
   test(`${kind}: create, list, get, delete`, () =>
     withServices(async ([rooms]) => {
       await rooms!.create('class', 'teacher');
+      await rooms!.create('another', 'teacher');
       await rejectsWith('room_exists', rooms!.create('class', 'other'));
       await rejectsWith('invalid_request', rooms!.create('all', 'teacher'));
-      assert.deepEqual(await rooms!.list(), ['class']);
+      assert.deepEqual(await rooms!.list(), ['another', 'class']);
       assert.deepEqual(await rooms!.get('class'), {
         name: 'class',
         master_uuid: 'teacher',
@@ -67,7 +76,7 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
         muted_all: false,
       });
       await rooms!.delete('class');
-      assert.deepEqual(await rooms!.list(), []);
+      assert.deepEqual(await rooms!.list(), ['another']);
       await rejectsWith('room_not_found', rooms!.get('class'));
       await rejectsWith('room_not_found', rooms!.delete('class'));
     }));
@@ -75,10 +84,10 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
   test(`${kind}: room events carry gap-free seq and the joiner's room reflects its position`, () =>
     withServices(async ([rooms], [store]) => {
       await rooms!.create('class', 'teacher');
-      const seen = collect(store!, 'class');
-      const joined = await rooms!.join('class', 'teacher', 'c1');
+      const seen = await collect(store!, 'class');
+      const joined = await rooms!.join('class', 'teacher', 'c1', 'n1');
       assert.equal(joined.seq, 1);
-      await rooms!.join('class', 'a', 'c2');
+      await rooms!.join('class', 'a', 'c2', 'n1');
       await rooms!.act('class', 'teacher', { action: 'ClickAya', aya: 4 });
       await rooms!.act('class', 'a', { action: 'OfferCorrection' });
       const events = await seen.until(4);
@@ -86,7 +95,10 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
         events.map((event) => [event.message.action, event.seq]),
         [['NewUser', 1], ['NewUser', 2], ['ClickAya', 3], ['OfferCorrection', undefined]],
       );
-      assert.equal((await rooms!.get('class')).aya, 4);
+      assert.deepEqual(events[2]!.audience, { to: 'room', except: 'teacher' });
+      const room = await rooms!.get('class');
+      assert.equal(room.aya, 4);
+      assert.deepEqual(room.users, ['teacher', 'a']);
       seen.stop();
     }));
 
@@ -94,11 +106,11 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
     withServices(async (services, stores) => {
       const [first, second] = [services[0]!, services[1] ?? services[0]!];
       await first.create('class', 'teacher');
-      const seen = collect(stores[0]!, 'class');
+      const seen = await collect(stores[0]!, 'class');
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < 20; i++) {
-        writes.push(first.join('class', `a${i}`, `ca${i}`));
-        writes.push(second.join('class', `b${i}`, `cb${i}`));
+        writes.push(first.join('class', `a${i}`, `ca${i}`, 'n1'));
+        writes.push(second.join('class', `b${i}`, `cb${i}`, 'n2'));
       }
       await Promise.all(writes);
       const events = await seen.until(40);
@@ -113,13 +125,49 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
   test(`${kind}: kick, leave and acting on a deleted room`, () =>
     withServices(async ([rooms]) => {
       await rooms!.create('class', 'teacher');
-      await rooms!.join('class', 'a', 'c1');
+      await rooms!.join('class', 'a', 'c1', 'n1');
       await rejectsWith('user_not_found', rooms!.kick('class', 'ghost'));
       await rooms!.kick('class', 'a');
       assert.deepEqual((await rooms!.get('class')).users, []);
       await rooms!.delete('class');
       await rooms!.leave('class', 'a', 'c1');
       await rejectsWith('room_not_found', rooms!.act('class', 'teacher', { action: 'ClickAya', aya: 1 }));
-      await rejectsWith('room_not_found', rooms!.join('class', 'a', 'c3'));
+      await rejectsWith('room_not_found', rooms!.join('class', 'a', 'c3', 'n1'));
+    }));
+
+  test(`${kind}: missed events are kept for resuming, up to the history size`, () =>
+    withServices(async ([rooms]) => {
+      await rooms!.create('class', 'teacher');
+      await rooms!.join('class', 'teacher', 'c1', 'n1');
+      for (let aya = 1; aya <= 6; aya++) await rooms!.act('class', 'teacher', { action: 'ClickAya', aya });
+      // seq 1 is the join, 2..7 the ClickAyas; the history keeps the last CONTRACT_HISTORY.size (5).
+      const missed = await rooms!.missedEvents('class', 4);
+      assert.deepEqual(
+        missed!.map((event) => [event.seq, event.message]),
+        [
+          [5, { action: 'ClickAya', aya: 4 }],
+          [6, { action: 'ClickAya', aya: 5 }],
+          [7, { action: 'ClickAya', aya: 6 }],
+        ],
+      );
+      assert.deepEqual(await rooms!.missedEvents('class', 7), []);
+      assert.equal((await rooms!.missedEvents('class', 2))!.length, 5);
+      assert.equal(await rooms!.missedEvents('class', 1), null, 'older than the kept history');
+      assert.equal(await rooms!.missedEvents('class', 8), null, 'from the future');
+      assert.equal(await rooms!.missedEvents('nowhere', 0), null);
+    }));
+
+  test(`${kind}: evicting a dead node ends only the memberships it still holds`, () =>
+    withServices(async ([rooms]) => {
+      await rooms!.create('one', 'teacher');
+      await rooms!.create('two', 'teacher');
+      await rooms!.join('one', 'a', 'ca', 'dead');
+      await rooms!.join('one', 'b', 'cb', 'alive');
+      await rooms!.join('two', 'c', 'cc', 'dead');
+      await rooms!.join('two', 'd', 'cd', 'dead');
+      await rooms!.join('two', 'd', 'cd2', 'alive'); // d resumed on another node in time
+      assert.equal(await rooms!.evictNode('dead'), 2);
+      assert.deepEqual((await rooms!.get('one')).users, ['b']);
+      assert.deepEqual((await rooms!.get('two')).users, ['d']);
     }));
 }

@@ -8,7 +8,7 @@ const MASTER = 'teacher';
 
 function roomWith(...students: string[]): Room {
   let room = newRoom('class', MASTER);
-  for (const uuid of [MASTER, ...students]) room = logic.join(room, uuid, `conn-${uuid}`).room!;
+  for (const uuid of [MASTER, ...students]) room = logic.join(room, uuid, `conn-${uuid}`, 'node-1').room!;
   return room;
 }
 
@@ -18,15 +18,15 @@ function rejects(code: string, fn: () => unknown): void {
 
 test('join adds a member and tells everyone else', () => {
   const room = roomWith('a');
-  const { room: after, events } = logic.join(room, 'b', 'conn-b');
+  const { room: after, events } = logic.join(room, 'b', 'conn-b', 'node-1');
   assert.deepEqual(viewOf(after!).users, [MASTER, 'a', 'b']);
   assert.deepEqual(events, [{ audience: { to: 'room', except: 'b' }, message: { action: 'NewUser', uuid: 'b' } }]);
   assert.deepEqual(viewOf(room).users, [MASTER, 'a'], 'the input room is not mutated');
 });
 
 test('joining again replaces the old connection without NewUser', () => {
-  const { room, events } = logic.join(roomWith('a'), 'a', 'conn-a2');
-  assert.equal(room!.members.find((m) => m.uuid === 'a')!.conn, 'conn-a2');
+  const { room, events } = logic.join(roomWith('a'), 'a', 'conn-a2', 'node-2');
+  assert.deepEqual(room!.members.find((m) => m.uuid === 'a'), { uuid: 'a', conn: 'conn-a2', node: 'node-2' });
   assert.deepEqual(events, [
     { audience: { to: 'connection', conn: 'conn-a' }, message: { action: 'Replaced' }, close: 4009 },
   ]);
@@ -120,7 +120,7 @@ test('MuteUser: the master mutes anyone, a student only themself, and cannot lif
 test('a mute outlives leaving and rejoining', () => {
   let room = logic.act(roomWith('a'), MASTER, { action: 'MuteUser', uuid: 'a' }).room!;
   room = logic.leave(room, 'a', 'conn-a').room!;
-  room = logic.join(room, 'a', 'conn-a-again').room!;
+  room = logic.join(room, 'a', 'conn-a-again', 'node-1').room!;
   assert.deepEqual(viewOf(room).muted, ['a']);
 });
 
@@ -130,7 +130,7 @@ test('MuteAll mutes every student including latecomers until undone', () => {
   assert.deepEqual(all.events, [
     { audience: { to: 'room', except: MASTER }, message: { action: 'MuteAll', result: true } },
   ]);
-  room = logic.join(all.room!, 'late', 'conn-late').room!;
+  room = logic.join(all.room!, 'late', 'conn-late', 'node-1').room!;
   assert.deepEqual(viewOf(room).muted, ['a', 'late']);
   assert.equal(viewOf(room).muted_all, true);
   rejects('forbidden', () => logic.act(room, 'late', { action: 'MuteUser', uuid: 'late', result: false }));
@@ -139,7 +139,7 @@ test('MuteAll mutes every student including latecomers until undone', () => {
   room = logic.act(room, MASTER, { action: 'MuteUser', uuid: 'a', result: false }).room!;
   assert.deepEqual(viewOf(room).muted, ['late'], 'the master unmutes one by one');
   room = logic.leave(room, 'a', 'conn-a').room!;
-  room = logic.join(room, 'a', 'conn-a2').room!;
+  room = logic.join(room, 'a', 'conn-a2', 'node-1').room!;
   assert.deepEqual(viewOf(room).muted, ['late', 'a'], 'a student who leaves and comes back under MuteAll is muted again');
 
   room = logic.act(room, MASTER, { action: 'MuteAll', result: false }).room!;

@@ -6,9 +6,16 @@ import { NetworkTraversalQuery } from '../../protocol/http.js';
 import { iceServersFor } from '../../turn/turn-credentials.js';
 import { ok } from './envelope.js';
 
-/** What a client fetches before it talks to a room: ICE servers, the push token, health. */
+/** What a client fetches before it talks to a room (ICE servers, the push token), and health. */
+export interface NodeStatus {
+  node: string;
+  store: 'memory' | 'redis';
+  /** False while the room store is unreachable or the node is shutting down. */
+  ready(): boolean;
+}
+
 export const serviceRoutes =
-  (config: Config): FastifyPluginAsync =>
+  (config: Config, status: NodeStatus): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -23,5 +30,12 @@ export const serviceRoutes =
       return ok({ token: config.fcmServerToken });
     });
 
-    app.get('/healthz', async () => ok({ status: 'ok' }));
+    /** Liveness: the process answers. */
+    app.get('/healthz', async () => ok({ status: 'ok', node: status.node, store: status.store }));
+
+    /** Readiness: send this node traffic only while it can serve rooms. */
+    app.get('/readyz', async () => {
+      if (!status.ready()) throw new AppError('unavailable', 'not ready: the room store is unreachable or the node is stopping');
+      return ok({ ready: true });
+    });
   };

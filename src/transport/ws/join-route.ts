@@ -2,34 +2,42 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { AppError, CloseCode, isAppError } from '../../errors.js';
-import { JoinParams } from '../../protocol/http.js';
+import { JoinParams, JoinQuery } from '../../protocol/http.js';
 import type { RoomService } from '../../room/room-service.js';
+import type { Departures } from './departures.js';
 import type { RoomFanout } from './room-fanout.js';
 import { Session, type SessionHandlers } from './session.js';
 
+export interface JoinRouteDeps {
+  rooms: RoomService;
+  fanout: RoomFanout;
+  departures: Departures;
+  /** This node's identity in room memberships. */
+  node: string;
+  log: Logger;
+}
+
 /**
- * `GET /api/room/join/{room_name}/{uuid}`: the room WebSocket. Bad names (400) and unknown rooms
- * (404) are refused with a JSON body before the upgrade.
+ * `GET /api/room/join/{room_name}/{uuid}[?last_seq=N]`: the room WebSocket. Bad names (400) and
+ * unknown rooms (404) are refused with a JSON body before the upgrade.
  */
 export const joinRoute =
-  (rooms: RoomService, fanout: RoomFanout, log: Logger): FastifyPluginAsync =>
+  ({ rooms, fanout, departures, node, log }: JoinRouteDeps): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
 
     const handlers: SessionHandlers = {
       onMessage: (session, message) => rooms.act(session.room, session.uuid, message),
-      onClose: (session) => {
+      onClose: (session, dropped) => {
         fanout.remove(session);
-        rooms.leave(session.room, session.uuid, session.conn).catch((error: unknown) => {
-          log.error({ err: error, room: session.room, uuid: session.uuid }, 'leave failed');
-        });
+        departures.closed(session, dropped);
       },
     };
 
     app.route({
       method: 'GET',
       url: '/api/room/join/:room_name/:uuid',
-      schema: { params: JoinParams },
+      schema: { params: JoinParams, querystring: JoinQuery },
       preHandler: async (request) => {
         const { room_name } = request.params as JoinParams;
         if (!(await rooms.exists(room_name))) {
@@ -41,17 +49,30 @@ export const joinRoute =
       },
       wsHandler: async (socket, request) => {
         const { room_name, uuid } = request.params;
+        const lastSeq = request.query.last_seq === undefined ? undefined : Number(request.query.last_seq);
         const session = new Session(socket, room_name, uuid, handlers, log);
-        fanout.add(session);
         try {
-          const room = await rooms.join(room_name, uuid, session.conn);
-          session.start(room);
+          await fanout.add(session);
+          const room = await rooms.join(room_name, uuid, session.conn, node);
+          if (lastSeq === undefined) {
+            session.start(room);
+          } else {
+            const missed = lastSeq <= room.seq ? await rooms.missedEvents(room_name, lastSeq) : null;
+            if (missed) session.resume(lastSeq, missed);
+            else session.start(room, true);
+          }
         } catch (error) {
           const appError = isAppError(error) ? error : new AppError('internal_error', 'join failed');
           if (!isAppError(error)) log.error({ err: error, room: room_name, uuid }, 'join failed');
           session.sendError(appError);
-          session.close(appError.code === 'room_not_found' ? CloseCode.roomDeleted : CloseCode.internalError);
+          session.close(joinFailureCloseCode(appError));
         }
       },
     });
   };
+
+function joinFailureCloseCode(error: AppError): number {
+  if (error.code === 'room_not_found') return CloseCode.roomDeleted;
+  if (error.code === 'unavailable') return CloseCode.tryAgainLater;
+  return CloseCode.internalError;
+}

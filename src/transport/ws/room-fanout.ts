@@ -1,16 +1,24 @@
 import type { Logger } from 'pino';
+import { CloseCode } from '../../errors.js';
 import type { RoomStore } from '../../cluster/room-store.js';
 import type { Audience, RoomEvent } from '../../room/room-event.js';
 import type { Session } from './session.js';
 
 interface LocalRoom {
+  name: string;
   sessions: Set<Session>;
-  unsubscribe: () => void;
+  /** Resolves once the room's events reach this node. */
+  subscription: Promise<() => void>;
+  /** The last room-wide seq this node received. */
+  lastSeq?: number;
+  /** While missed events are being fetched, later ones wait here, in order. */
+  backlog?: RoomEvent[];
 }
 
 /**
  * This node's sockets, by room. It listens to a room's events while it holds at least one of the
- * room's sockets, and hands each event to the sockets it is addressed to.
+ * room's sockets, hands each event to the sockets it is addressed to, and fills from the room's
+ * history any room-wide events the subscription lost (a gap in seq, or Redis coming back).
  */
 export class RoomFanout {
   private readonly rooms = new Map<string, LocalRoom>();
@@ -18,25 +26,40 @@ export class RoomFanout {
   constructor(
     private readonly store: RoomStore,
     private readonly log: Logger,
-  ) {}
+  ) {
+    store.onReconnect(() => {
+      for (const local of this.rooms.values()) void this.catchUp(local);
+    });
+  }
 
-  add(session: Session): void {
+  /** Registers a session; resolves once its room's events are sure to reach it. */
+  async add(session: Session): Promise<void> {
     let local = this.rooms.get(session.room);
     if (!local) {
-      const sessions = new Set<Session>();
-      const unsubscribe = this.store.subscribe(session.room, (event) => this.dispatch(sessions, event));
-      local = { sessions, unsubscribe };
-      this.rooms.set(session.room, local);
+      const room: LocalRoom = { name: session.room, sessions: new Set(), subscription: Promise.resolve(() => {}) };
+      room.subscription = this.store.subscribe(session.room, (event) => this.receive(room, event));
+      room.subscription.catch(() => undefined);
+      this.rooms.set(session.room, room);
+      local = room;
     }
     local.sessions.add(session);
+    try {
+      await local.subscription;
+    } catch (error) {
+      this.remove(session);
+      throw error;
+    }
   }
 
   remove(session: Session): void {
     const local = this.rooms.get(session.room);
     if (!local?.sessions.delete(session)) return;
     if (local.sessions.size === 0) {
-      local.unsubscribe();
       this.rooms.delete(session.room);
+      local.subscription.then(
+        (unsubscribe) => unsubscribe(),
+        () => undefined,
+      );
     }
   }
 
@@ -44,14 +67,53 @@ export class RoomFanout {
     for (const local of this.rooms.values()) yield* local.sessions;
   }
 
-  get size(): number {
-    let count = 0;
-    for (const local of this.rooms.values()) count += local.sessions.size;
-    return count;
+  private receive(local: LocalRoom, event: RoomEvent): void {
+    if (local.backlog) {
+      local.backlog.push(event);
+      return;
+    }
+    if (event.seq !== undefined && local.lastSeq !== undefined && event.seq > local.lastSeq + 1) {
+      local.backlog = [event];
+      void this.catchUp(local);
+      return;
+    }
+    this.dispatch(local, event);
   }
 
-  private dispatch(sessions: Set<Session>, event: RoomEvent): void {
-    for (const session of [...sessions]) {
+  /** Fetches what the room published after the last seq this node saw, then releases the backlog. */
+  private async catchUp(local: LocalRoom): Promise<void> {
+    const fromBacklog = local.backlog !== undefined;
+    if (!fromBacklog) {
+      if (local.lastSeq === undefined) return;
+      local.backlog = [];
+    }
+    try {
+      const missed = await this.store.eventsAfter(local.name, local.lastSeq!);
+      if (missed) {
+        for (const event of missed) this.dispatch(local, event);
+      } else if (!(await this.store.load(local.name))) {
+        this.dispatch(local, {
+          audience: { to: 'room' },
+          message: { action: 'RoomDeleted' },
+          close: CloseCode.roomDeleted,
+        });
+      } else {
+        this.log.warn({ room: local.name, after: local.lastSeq }, 'room events lost beyond the kept history');
+      }
+    } catch (error) {
+      this.log.warn({ err: error, room: local.name }, 'could not fetch missed room events');
+    }
+    const backlog = local.backlog ?? [];
+    local.backlog = undefined;
+    for (const event of backlog) this.dispatch(local, event);
+  }
+
+  private dispatch(local: LocalRoom, event: RoomEvent): void {
+    if (event.seq !== undefined) {
+      if (local.lastSeq !== undefined && event.seq <= local.lastSeq) return;
+      local.lastSeq = event.seq;
+    }
+    for (const session of [...local.sessions]) {
       if (!addressedTo(event.audience, session)) continue;
       try {
         session.deliver(event);

@@ -10,7 +10,8 @@ import type { RoomEvent } from '../../room/room-event.js';
 
 export interface SessionHandlers {
   onMessage(session: Session, message: ClientMessage): Promise<void>;
-  onClose(session: Session): void;
+  /** `dropped`: the connection was lost (no close frame), as opposed to closed on purpose. */
+  onClose(session: Session, dropped: boolean): void;
 }
 
 /**
@@ -36,17 +37,33 @@ export class Session {
     socket.on('pong', () => {
       this.missedPongs = 0;
     });
-    socket.once('close', () => handlers.onClose(this));
+    // 1006: no close frame came, the network or the heartbeat ended it.
+    socket.once('close', (code) => handlers.onClose(this, code === 1006));
   }
 
   get isOpen(): boolean {
     return this.socket.readyState === this.socket.OPEN;
   }
 
-  /** Sends the joiner's snapshot, then every event that arrived meanwhile and is newer than it. */
-  start(room: Room): void {
-    this.send({ action: 'RoomState', room: room.name, seq: room.seq, ...omitName(viewOf(room)) });
-    this.lastSeq = room.seq;
+  /**
+   * Sends the joiner's snapshot, then every event that arrived meanwhile and is newer than it.
+   * `missed`: the client asked to resume from a seq that is no longer kept.
+   */
+  start(room: Room, missed = false): void {
+    const state = { action: 'RoomState' as const, room: room.name, seq: room.seq, ...omitName(viewOf(room)) };
+    this.send(missed ? { ...state, missed: true } : state);
+    this.begin(room.seq);
+  }
+
+  /** Resumes a client at `lastSeq`: the events it missed, then everything live. */
+  resume(lastSeq: number, missed: RoomEvent[]): void {
+    this.send({ action: 'Resumed', last_seq: lastSeq });
+    this.pending.unshift(...missed);
+    this.begin(lastSeq);
+  }
+
+  private begin(seq: number): void {
+    this.lastSeq = seq;
     this.started = true;
     for (const event of this.pending.splice(0)) this.deliver(event);
   }
