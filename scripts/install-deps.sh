@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # command the tests run -> Debian package that provides it
-declare -A SYSTEM_PACKAGES=()
+declare -A SYSTEM_PACKAGES=(
+  [redis-server]=redis-server
+  [redis-cli]=redis-tools
+)
 
 missing=()
 for command in "${!SYSTEM_PACKAGES[@]}"; do
