@@ -244,6 +244,30 @@ describe('Redis restarts under the nodes', () => {
   });
 });
 
+describe('Redis without persistence restarts under the nodes', () => {
+  test('the rooms are gone: their clients get RoomDeleted and 4004 once the nodes reconnect', async () => {
+    const redis = await RedisServer.start({ appendonly: false });
+    const nodes = await startNodes(2, { ...NODE_ENV, REDIS_URL: redis.url });
+    const [a, b] = nodes as [WigglypuffNode, WigglypuffNode];
+    try {
+      await createRoom(a.http, 'volatile', 'teacher');
+      const { client: master } = await WsClient.join(a.ws, 'volatile', 'teacher');
+      const { client: student } = await WsClient.join(b.ws, 'volatile', 'ali');
+      await master.next('NewUser');
+      await redis.kill('SIGKILL');
+      await redis.restart();
+      for (const client of [master, student]) {
+        assert.deepEqual(await client.next('RoomDeleted', 20_000), { action: 'RoomDeleted' });
+        assert.equal((await client.closed).code, 4004);
+      }
+      assert.deepEqual((await request(a.http, 'GET', '/api/room/all')).body.data, []);
+    } finally {
+      await stopNodes(nodes);
+      await redis.stop();
+    }
+  });
+});
+
 describe('three nodes on a three-master Redis Cluster', () => {
   let cluster: RedisCluster;
   let nodes: WigglypuffNode[];

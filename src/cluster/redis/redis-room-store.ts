@@ -25,6 +25,7 @@ export class RedisRoomStore implements RoomStore {
   private readonly listeners = new Map<string, Set<RoomEventListener>>();
   private readonly reconnectListeners: (() => void)[] = [];
   private wasReady = false;
+  private lost = false;
 
   constructor(
     config: RedisConfig,
@@ -40,10 +41,19 @@ export class RedisRoomStore implements RoomStore {
       this.receive(channel.toString(), message.toString());
     subscriber.on('message', onMessage);
     subscriber.on('smessage', onMessage);
-    subscriber.on('ready', () => {
-      if (this.wasReady) for (const listener of this.reconnectListeners) listener();
-      this.wasReady = true;
-    });
+    // After an outage, tell listeners once both connections are back (pub/sub may have lost events).
+    for (const client of [commands, subscriber]) {
+      client.on('close', () => {
+        if (this.wasReady) this.lost = true;
+      });
+      client.on('ready', () => {
+        if (!this.connection.ready) return;
+        this.wasReady = true;
+        if (!this.lost) return;
+        this.lost = false;
+        for (const listener of this.reconnectListeners) listener();
+      });
+    }
   }
 
   get redis(): RedisConnection {

@@ -54,6 +54,7 @@ export const joinRoute =
         try {
           await fanout.add(session);
           const room = await rooms.join(room_name, uuid, session.conn, node);
+          fanout.joinedAt(room_name, room.seq);
           if (lastSeq === undefined) {
             session.start(room);
           } else {

@@ -4,6 +4,8 @@ import type { RoomStore } from '../../cluster/room-store.js';
 import type { Audience, RoomEvent } from '../../room/room-event.js';
 import type { Session } from './session.js';
 
+const CATCH_UP_RETRY_MS = 1000;
+
 interface LocalRoom {
   name: string;
   sessions: Set<Session>;
@@ -49,6 +51,12 @@ export class RoomFanout {
       this.remove(session);
       throw error;
     }
+  }
+
+  /** A session joined at `seq`: the room's events up to it are known to have happened. */
+  joinedAt(name: string, seq: number): void {
+    const local = this.rooms.get(name);
+    if (local && local.lastSeq === undefined) local.lastSeq = seq;
   }
 
   remove(session: Session): void {
@@ -102,6 +110,12 @@ export class RoomFanout {
       }
     } catch (error) {
       this.log.warn({ err: error, room: local.name }, 'could not fetch missed room events');
+      // While the store is down, its reconnect starts the next catch-up; otherwise try again soon.
+      if (this.store.isReady()) {
+        setTimeout(() => {
+          if (this.rooms.get(local.name) === local) void this.catchUp(local);
+        }, CATCH_UP_RETRY_MS).unref();
+      }
     }
     const backlog = local.backlog ?? [];
     local.backlog = undefined;
