@@ -25,6 +25,11 @@ const Env = Type.Object({
   RECONNECT_GRACE_MS: Type.Integer({ default: 15000, minimum: 0 }),
   HISTORY_SIZE: Type.Integer({ default: 1000, minimum: 1 }),
   HISTORY_MAX_AGE_MS: Type.Integer({ default: 600000, minimum: 1000 }),
+  AUDIO_SLOTS: Type.Integer({ default: 3, minimum: 1, maximum: 16 }),
+  MEDIA_PORT: Type.Integer({ default: 6030, minimum: 0, maximum: 65535 }),
+  MEDIA_PORT_RANGE: Type.String({ default: '', pattern: '^$|^[0-9]{1,5}-[0-9]{1,5}$' }),
+  MEDIA_BIND_ADDRESS: Type.String({ default: '' }),
+  MEDIA_ANNOUNCE_ADDRESS: Type.String({ default: '' }),
 });
 type Env = Static<typeof Env>;
 
@@ -51,6 +56,17 @@ export interface Config {
   reconnectGraceMs: number;
   /** Room events kept for resuming clients: at most this many per room, none older than the age. */
   history: { size: number; maxAgeMs: number };
+  media: MediaConfig;
+}
+
+export interface MediaConfig {
+  /** Voices each listener receives at once. */
+  audioSlots: number;
+  /** UDP ports for WebRTC: one port shared by all peers (ICE UDP mux; 0 = any free port), or a range. */
+  ports: { begin: number; end: number };
+  bindAddress?: string;
+  /** The address written into the server's ICE candidates (its public IP behind NAT). */
+  announceAddress?: string;
 }
 
 export type StoreConfig =
@@ -82,6 +98,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeId: parsed.NODE_ID || hostname(),
     reconnectGraceMs: parsed.RECONNECT_GRACE_MS,
     history: { size: parsed.HISTORY_SIZE, maxAgeMs: parsed.HISTORY_MAX_AGE_MS },
+    media: mediaConfig(parsed),
+  };
+}
+
+function mediaConfig(env: Env): MediaConfig {
+  let ports = { begin: env.MEDIA_PORT, end: env.MEDIA_PORT };
+  if (env.MEDIA_PORT_RANGE) {
+    const [begin, end] = env.MEDIA_PORT_RANGE.split('-').map(Number) as [number, number];
+    if (begin < 1 || end > 65535 || begin > end) {
+      throw new ConfigError('invalid configuration: MEDIA_PORT_RANGE must be "low-high" within 1-65535');
+    }
+    ports = { begin, end };
+  }
+  return {
+    audioSlots: env.AUDIO_SLOTS,
+    ports,
+    bindAddress: env.MEDIA_BIND_ADDRESS || undefined,
+    announceAddress: env.MEDIA_ANNOUNCE_ADDRESS || undefined,
   };
 }
 

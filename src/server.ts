@@ -6,6 +6,9 @@ import type { Config } from './config.js';
 import { RedisNodeRegistry } from './cluster/redis/redis-node-registry.js';
 import { RedisRoomStore } from './cluster/redis/redis-room-store.js';
 import { Departures } from './transport/ws/departures.js';
+import { freeUdpPort } from './media/free-udp-port.js';
+import { MediaEngine } from './media/media-engine.js';
+import { serverIceServers } from './turn/turn-credentials.js';
 import { CloseCode } from './errors.js';
 import { MemoryRoomStore } from './cluster/memory-room-store.js';
 import type { RoomStore } from './cluster/room-store.js';
@@ -70,6 +73,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   }
   let closing = false;
 
+  const mediaPorts =
+    config.media.ports.begin === 0 ? await freeUdpPort(config.media.bindAddress).then((port) => ({ begin: port, end: port })) : config.media.ports;
+  const media = new MediaEngine({
+    slots: config.media.audioSlots,
+    network: {
+      iceServers: () => serverIceServers(config),
+      bindAddress: config.media.bindAddress,
+      ports: mediaPorts,
+      announceAddress: config.media.announceAddress,
+    },
+    rooms,
+    store,
+    deliver: (to, message) => {
+      if (to.node === node) fanout.session(to.conn)?.notify(message);
+    },
+    log,
+  });
+
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.httpBodyLimitBytes,
@@ -100,7 +121,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       ready: () => !closing && store.isReady(),
     }),
   );
-  await app.register(joinRoute({ rooms, fanout, departures, node, log }));
+  await app.register(joinRoute({ rooms, fanout, departures, media, audioSlots: config.media.audioSlots, node, log }));
 
   const stopHeartbeat = startHeartbeat(fanout, config.heartbeatIntervalMs);
   registry?.start();
@@ -115,6 +136,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       stopHeartbeat();
       registry?.stop();
       departures.stop();
+      media.closeAll();
       for (const session of fanout.sessions()) session.close(CloseCode.goingAway);
       await app.close();
       await store.close();

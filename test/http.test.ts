@@ -105,7 +105,7 @@ describe('HTTP API', () => {
     const response = await request(s.http, 'GET', '/network_transversal');
     assert.deepEqual(response.body, {
       success: true,
-      data: { stun: { address: 'stun:stun.l.google.com:19302' }, turn: [] },
+      data: { stun: { address: 'stun:127.0.0.1:3478' }, turn: [] },
     });
   });
 

@@ -70,6 +70,7 @@ describe('room WebSocket', () => {
       aya: null,
       muted: [],
       muted_all: false,
+      audio_slots: 3,
     });
     assert.deepEqual(await master.next('NewUser'), { action: 'NewUser', uuid: 'student-a', seq: 2 });
     await student.close();

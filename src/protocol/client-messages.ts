@@ -24,12 +24,31 @@ export const ClientMessageSchemas = {
   }),
   MuteAll: Type.Object({ action: Type.Literal('MuteAll'), result: Type.Optional(Type.Boolean()) }),
   Ping: Type.Object({ action: Type.Literal('Ping') }),
+  SessionDescription: Type.Object({
+    action: Type.Literal('SessionDescription'),
+    type: Type.Literal('offer'),
+    sdp: Type.String({ minLength: 1 }),
+  }),
+  ICECandidate: Type.Object({
+    action: Type.Literal('ICECandidate'),
+    candidate: Type.String(),
+    sdpMid: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+  }),
 } satisfies Record<string, TSchema>;
 
 export type ClientAction = keyof typeof ClientMessageSchemas;
 export type ClientMessage = {
   [A in ClientAction]: Static<(typeof ClientMessageSchemas)[A]>;
 }[ClientAction];
+
+/** Signaling for the SFU, answered by the media layer. */
+export type MediaCommand = Extract<ClientMessage, { action: 'SessionDescription' | 'ICECandidate' }>;
+/** What the room logic decides on. (Ping is answered by the session itself.) */
+export type RoomCommand = Exclude<ClientMessage, MediaCommand | { action: 'Ping' }>;
+
+export const isMediaCommand = (message: ClientMessage): message is MediaCommand =>
+  message.action === 'SessionDescription' || message.action === 'ICECandidate';
 
 export const isClientAction = (action: string): action is ClientAction =>
   Object.prototype.hasOwnProperty.call(ClientMessageSchemas, action);

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../errors.js';
+import type { MediaMessage } from '../media/media-messages.js';
 
 /** A room as clients see it: in RoomState and in `GET /api/room/{name}`. */
 export interface RoomView {
@@ -13,7 +14,7 @@ export interface RoomView {
 
 /** Everything the server sends on the room WebSocket. Events broadcast to the room also carry `seq`. */
 export type ServerMessage =
-  | ({ action: 'RoomState'; room: string; seq: number; missed?: true } & Omit<RoomView, 'name'>)
+  | ({ action: 'RoomState'; room: string; seq: number; missed?: true; audio_slots: number } & Omit<RoomView, 'name'>)
   | { action: 'Resumed'; last_seq: number }
   | { action: 'NewUser'; uuid: string }
   | { action: 'UserLeave'; uuid: string }
@@ -28,7 +29,8 @@ export type ServerMessage =
   | { action: 'Replaced' }
   | { action: 'Ack'; of: ServerMessage['action']; seq: number }
   | { action: 'Pong' }
-  | { action: 'Error'; code: ErrorCode; message: string };
+  | { action: 'Error'; code: ErrorCode; message: string }
+  | MediaMessage;
 
 /** A frame as sent: room-wide events carry the room's sequence number. */
 export type ServerFrame = ServerMessage & { seq?: number };

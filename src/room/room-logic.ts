@@ -1,5 +1,5 @@
 import { AppError, CloseCode } from '../errors.js';
-import type { ClientMessage } from '../protocol/client-messages.js';
+import type { RoomCommand } from '../protocol/client-messages.js';
 import { isMaster, requireMaster, requireMayMute, requireStudent } from './permissions.js';
 import { findMember, type Room } from './room.js';
 import type { RoomEvent } from './room-event.js';
@@ -95,8 +95,8 @@ function requireMember(room: Room, uuid: string): void {
   }
 }
 
-/** A message a connected participant sent (Ping is answered by the session and never gets here). */
-export function act(room: Room, sender: string, message: ClientMessage): Outcome {
+/** A command a connected participant sent. */
+export function act(room: Room, sender: string, message: RoomCommand): Outcome {
   switch (message.action) {
     case 'ClickAya': {
       requireMaster(room, sender, message.action);
@@ -183,7 +183,5 @@ export function act(room: Room, sender: string, message: ClientMessage): Outcome
         events: [{ audience: { to: 'room', except: sender }, message: { action: 'MuteAll', result: mute } }],
       };
     }
-    case 'Ping':
-      return unchanged(room);
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { RoomStore } from '../cluster/room-store.js';
-import type { ClientMessage } from '../protocol/client-messages.js';
+import type { RoomCommand } from '../protocol/client-messages.js';
 import type { RoomView } from '../protocol/server-messages.js';
 import { RESERVED_ROOM_NAMES } from '../protocol/names.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -94,7 +94,7 @@ export class RoomService {
     }
   }
 
-  async act(name: string, sender: string, message: ClientMessage): Promise<void> {
+  async act(name: string, sender: string, message: RoomCommand): Promise<void> {
     await this.apply(name, (room) => logic.act(room, sender, message));
   }
 

@@ -18,6 +18,22 @@ export function mintTurnCredential(secret: string, id: string, ttlSeconds: numbe
   return { username, credential };
 }
 
+/**
+ * The same servers in libdatachannel's URL form, for the SFU's own peers (`turn:user:pass@host:port`).
+ * In secret mode the server mints itself credentials like any client.
+ */
+export function serverIceServers(config: Pick<Config, 'stunAddress' | 'turn'>): string[] {
+  const { stun, turn } = iceServersFor(config, 'wigglypuff-server');
+  const urls = stun.address ? [stun.address] : [];
+  for (const server of turn) {
+    const match = /^(turns?):([^?]+)(\?transport=(\w+))?$/.exec(server.address);
+    if (!match) continue;
+    const auth = `${encodeURIComponent(server.username)}:${encodeURIComponent(server.credential)}@`;
+    urls.push(`${match[1]}:${auth}${match[2]}${match[4] === 'tcp' ? '?transport=tcp' : ''}`);
+  }
+  return urls;
+}
+
 export function iceServersFor(config: Pick<Config, 'stunAddress' | 'turn'>, id?: string): IceServers {
   const turn: TurnConfig = config.turn;
   const stun = { address: config.stunAddress };

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { TEST_ENV } from './server.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -16,7 +17,7 @@ export interface NodeProcess {
 export function spawnServer(env: Record<string, string>, timeoutMs = 15000): Promise<NodeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, ...TEST_ENV, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -53,7 +54,7 @@ export function runServerExpectingFailure(env: Record<string, string>): Promise<
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+      env: { ...process.env, ...TEST_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -3,6 +3,18 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { RoomStore } from '../../src/cluster/room-store.js';
 import { createServer, type Wigglypuff } from '../../src/server.js';
 
+/**
+ * Every server a test starts listens on loopback only, on ports the system picks, and never asks a
+ * STUN server outside this machine.
+ */
+export const TEST_ENV: Record<string, string> = {
+  HOST: '127.0.0.1',
+  PORT: '0',
+  MEDIA_PORT: '0',
+  MEDIA_BIND_ADDRESS: '127.0.0.1',
+  STUN_ADDRESS: 'stun:127.0.0.1:3478',
+};
+
 export interface TestServer {
   server: Wigglypuff;
   /** `http://127.0.0.1:PORT` */
@@ -17,7 +29,7 @@ export async function startServer(
   env: Record<string, string> = {},
   options: { store?: RoomStore; logger?: Logger } = {},
 ): Promise<TestServer> {
-  const config: Config = loadConfig({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', ...env });
+  const config: Config = loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent', ...env });
   const server = await createServer(config, options);
   const http = await server.listen();
   return {

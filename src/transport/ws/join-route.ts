@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { AppError, CloseCode, isAppError } from '../../errors.js';
+import { isMediaCommand, type MediaCommand } from '../../protocol/client-messages.js';
 import { JoinParams, JoinQuery } from '../../protocol/http.js';
+import type { MediaSignaling } from '../../media/media-signaling.js';
 import type { RoomService } from '../../room/room-service.js';
 import type { Departures } from './departures.js';
 import type { RoomFanout } from './room-fanout.js';
@@ -12,6 +14,9 @@ export interface JoinRouteDeps {
   rooms: RoomService;
   fanout: RoomFanout;
   departures: Departures;
+  media: MediaSignaling;
+  /** Receive slots each participant gets (announced in RoomState). */
+  audioSlots: number;
   /** This node's identity in room memberships. */
   node: string;
   log: Logger;
@@ -22,15 +27,25 @@ export interface JoinRouteDeps {
  * unknown rooms (404) are refused with a JSON body before the upgrade.
  */
 export const joinRoute =
-  ({ rooms, fanout, departures, node, log }: JoinRouteDeps): FastifyPluginAsync =>
+  ({ rooms, fanout, departures, media, audioSlots, node, log }: JoinRouteDeps): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
 
+    const signal = (session: Session, message: MediaCommand): Promise<void> => {
+      const from = { uuid: session.uuid, conn: session.conn, node };
+      if (message.action === 'SessionDescription') return media.offer(session.room, from, message.sdp);
+      return media.candidate(session.room, from, message.candidate, message.sdpMid ?? String(message.sdpMLineIndex ?? 0));
+    };
+
     const handlers: SessionHandlers = {
-      onMessage: (session, message) => rooms.act(session.room, session.uuid, message),
+      onMessage: (session, message) =>
+        isMediaCommand(message) ? signal(session, message) : rooms.act(session.room, session.uuid, message),
       onClose: (session, dropped) => {
         fanout.remove(session);
         departures.closed(session, dropped);
+        media.leave(session.room, { uuid: session.uuid, conn: session.conn, node }).catch((error: unknown) => {
+          log.warn({ err: error, room: session.room, uuid: session.uuid }, 'closing media failed');
+        });
       },
     };
 
@@ -50,7 +65,7 @@ export const joinRoute =
       wsHandler: async (socket, request) => {
         const { room_name, uuid } = request.params;
         const lastSeq = request.query.last_seq === undefined ? undefined : Number(request.query.last_seq);
-        const session = new Session(socket, room_name, uuid, handlers, log);
+        const session = new Session(socket, room_name, uuid, audioSlots, handlers, log);
         try {
           await fanout.add(session);
           const room = await rooms.join(room_name, uuid, session.conn, node);

@@ -24,6 +24,7 @@ interface LocalRoom {
  */
 export class RoomFanout {
   private readonly rooms = new Map<string, LocalRoom>();
+  private readonly byConn = new Map<string, Session>();
 
   constructor(
     private readonly store: RoomStore,
@@ -45,6 +46,7 @@ export class RoomFanout {
       local = room;
     }
     local.sessions.add(session);
+    this.byConn.set(session.conn, session);
     try {
       await local.subscription;
     } catch (error) {
@@ -59,7 +61,13 @@ export class RoomFanout {
     if (local && local.lastSeq === undefined) local.lastSeq = seq;
   }
 
+  /** The session of a connection id, if it is on this node. */
+  session(conn: string): Session | undefined {
+    return this.byConn.get(conn);
+  }
+
   remove(session: Session): void {
+    this.byConn.delete(session.conn);
     const local = this.rooms.get(session.room);
     if (!local?.sessions.delete(session)) return;
     if (local.sessions.size === 0) {

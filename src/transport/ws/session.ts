@@ -2,14 +2,21 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { AppError, isAppError } from '../../errors.js';
-import { ClientMessageSchemas, isClientAction, type ClientMessage } from '../../protocol/client-messages.js';
+import {
+  ClientMessageSchemas,
+  isClientAction,
+  type ClientMessage,
+  type MediaCommand,
+  type RoomCommand,
+} from '../../protocol/client-messages.js';
+import type { MediaMessage } from '../../media/media-messages.js';
 import type { ServerFrame } from '../../protocol/server-messages.js';
 import { describeErrors, validatorFor } from '../../protocol/validator.js';
 import { viewOf, type Room } from '../../room/room.js';
 import type { RoomEvent } from '../../room/room-event.js';
 
 export interface SessionHandlers {
-  onMessage(session: Session, message: ClientMessage): Promise<void>;
+  onMessage(session: Session, message: RoomCommand | MediaCommand): Promise<void>;
   /** `dropped`: the connection was lost (no close frame), as opposed to closed on purpose. */
   onClose(session: Session, dropped: boolean): void;
 }
@@ -30,6 +37,7 @@ export class Session {
     private readonly socket: WebSocket,
     readonly room: string,
     readonly uuid: string,
+    private readonly audioSlots: number,
     private readonly handlers: SessionHandlers,
     private readonly log: Logger,
   ) {
@@ -50,7 +58,13 @@ export class Session {
    * `missed`: the client asked to resume from a seq that is no longer kept.
    */
   start(room: Room, missed = false): void {
-    const state = { action: 'RoomState' as const, room: room.name, seq: room.seq, ...omitName(viewOf(room)) };
+    const state = {
+      action: 'RoomState' as const,
+      room: room.name,
+      seq: room.seq,
+      ...omitName(viewOf(room)),
+      audio_slots: this.audioSlots,
+    };
     this.send(missed ? { ...state, missed: true } : state);
     this.begin(room.seq);
   }
@@ -89,6 +103,11 @@ export class Session {
    */
   private isExcluded(event: RoomEvent): boolean {
     return event.audience.to === 'room' && event.audience.except === this.uuid;
+  }
+
+  /** Signaling from the SFU: not room events, so never sequenced. */
+  notify(message: MediaMessage): void {
+    this.send(message);
   }
 
   sendError(error: AppError): void {

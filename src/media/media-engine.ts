@@ -1,0 +1,116 @@
+import type { Logger } from 'pino';
+import type { RoomStore } from '../cluster/room-store.js';
+import type { RoomService } from '../room/room-service.js';
+import type { MediaMessage } from './media-messages.js';
+import type { MediaNetwork } from './media-peer.js';
+import type { MediaSignaling } from './media-signaling.js';
+import { RoomMedia, type MediaAddress } from './room-media.js';
+
+export interface MediaEngineOptions {
+  slots: number;
+  network: MediaNetwork;
+  rooms: RoomService;
+  store: RoomStore;
+  /** Hands a message to a participant's connection, wherever it is. */
+  deliver(to: MediaAddress, message: MediaMessage): void;
+  log: Logger;
+}
+
+interface HostedRoom {
+  media: RoomMedia;
+  unsubscribe: Promise<() => void>;
+}
+
+/**
+ * The SFU of one node: the rooms whose media this node hosts. It follows each room's events to
+ * know who is master and who is muted, and to close the media of those who leave.
+ */
+export class MediaEngine implements MediaSignaling {
+  private readonly hosted = new Map<string, HostedRoom>();
+
+  constructor(private readonly options: MediaEngineOptions) {}
+
+  /** Number of media participants on this node: its load, for choosing media nodes. */
+  get load(): number {
+    let total = 0;
+    for (const room of this.hosted.values()) total += room.media.size;
+    return total;
+  }
+
+  async offer(room: string, address: MediaAddress, sdp: string): Promise<void> {
+    const hosted = await this.host(room);
+    await this.refreshRoles(room, hosted.media); // a latecomer under MuteAll is muted from its first packet
+    const answer = hosted.media.offer(address, sdp);
+    this.options.deliver(address, { action: 'SessionDescription', type: 'answer', sdp: answer });
+  }
+
+  async candidate(room: string, address: MediaAddress, candidate: string, mid: string): Promise<void> {
+    this.hosted.get(room)?.media.candidate(address, candidate, mid);
+  }
+
+  async leave(room: string, address: MediaAddress): Promise<void> {
+    const hosted = this.hosted.get(room);
+    if (!hosted) return;
+    hosted.media.remove(address.uuid, address.conn, false);
+    this.release(room, hosted);
+  }
+
+  /** Drops every room this node hosts, telling their clients to offer again (to another node). */
+  closeAll(message: MediaMessage['action'] = 'MediaClosed'): void {
+    for (const [room, hosted] of this.hosted) {
+      hosted.media.close(message === 'MediaClosed');
+      this.release(room, hosted, true);
+    }
+  }
+
+  private async host(room: string): Promise<HostedRoom> {
+    let hosted = this.hosted.get(room);
+    if (hosted) return hosted;
+    const media = new RoomMedia({
+      room,
+      slots: this.options.slots,
+      network: this.options.network,
+      send: this.options.deliver,
+      log: this.options.log,
+    });
+    hosted = {
+      media,
+      unsubscribe: this.options.store.subscribe(room, (event) => {
+        const action = event.message.action;
+        if (action === 'UserLeave') media.remove(event.message.uuid);
+        if (action === 'RoomDeleted') this.drop(room);
+        else if (action === 'MuteUser' || action === 'MuteAll' || action === 'NewUser') void this.refreshRoles(room, media);
+      }),
+    };
+    this.hosted.set(room, hosted);
+    await hosted.unsubscribe;
+    await this.refreshRoles(room, media);
+    return hosted;
+  }
+
+  private async refreshRoles(room: string, media: RoomMedia): Promise<void> {
+    try {
+      const view = await this.options.rooms.get(room);
+      media.setRoles(view.master_uuid, view.muted);
+    } catch (error) {
+      this.options.log.warn({ err: error, room }, 'could not read the room for its media');
+    }
+  }
+
+  private drop(room: string): void {
+    const hosted = this.hosted.get(room);
+    if (!hosted) return;
+    hosted.media.close(true);
+    this.release(room, hosted, true);
+  }
+
+  private release(room: string, hosted: HostedRoom, force = false): void {
+    if (!force && hosted.media.size > 0) return;
+    if (this.hosted.get(room) !== hosted) return;
+    this.hosted.delete(room);
+    hosted.unsubscribe.then(
+      (stop) => stop(),
+      () => undefined,
+    );
+  }
+}

@@ -1,0 +1,179 @@
+import nodeDataChannel from 'node-datachannel';
+import type { Logger } from 'pino';
+import type { MediaPlan } from './offer.js';
+import { isRtp } from './rtp.js';
+
+const { Audio, PeerConnection } = nodeDataChannel;
+type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
+
+export interface MediaNetwork {
+  /** ICE servers in libdatachannel's form (`stun:host:port`, `turn:user:pass@host:port`), fresh per peer. */
+  iceServers(): string[];
+  bindAddress?: string;
+  /** One UDP port shared by every peer (ICE UDP mux), or a range with one port per peer. */
+  ports: { begin: number; end: number };
+  /** The address clients should reach, written into host candidates (a public IP behind NAT). */
+  announceAddress?: string;
+}
+
+export interface MediaPeerHandlers {
+  candidate(candidate: string, mid: string, index: number): void;
+  /** An RTP packet from the client's microphone (RTCP is dropped here). */
+  rtp(packet: Buffer): void;
+  /** ICE/DTLS failed or the peer closed: the client must offer again. */
+  closed(): void;
+}
+
+const CNAME = 'wigglypuff';
+
+type Role =
+  | { role: 'uplink'; media: NonNullable<MediaPlan['uplink']> }
+  | { role: 'slot'; media: MediaPlan['slots'][number]; slot: number }
+  | { role: 'unused'; media: MediaPlan['unused'][number] };
+
+/**
+ * One participant's WebRTC connection to the SFU (libdatachannel through node-datachannel): the
+ * answer to the client's offer, the microphone track in, and the receive slots out. Every callback
+ * from native code is guarded: an exception escaping one would abort the process.
+ */
+export class MediaPeer {
+  private readonly pc: InstanceType<typeof PeerConnection>;
+  private readonly slotTracks: Track[] = [];
+  private readonly midIndex = new Map<string, number>();
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly plan: MediaPlan,
+    slotSsrcs: readonly number[],
+    private readonly network: MediaNetwork,
+    private readonly handlers: MediaPeerHandlers,
+    private readonly log: Logger,
+  ) {
+    this.pc = new PeerConnection(name, {
+      iceServers: network.iceServers(),
+      bindAddress: network.bindAddress,
+      enableIceUdpMux: network.ports.begin === network.ports.end,
+      portRangeBegin: network.ports.begin,
+      portRangeEnd: network.ports.end,
+      disableAutoNegotiation: true,
+    });
+    const roles: Role[] = [
+      ...(plan.uplink ? [{ role: 'uplink' as const, media: plan.uplink }] : []),
+      ...plan.slots.map((media, slot) => ({ role: 'slot' as const, media, slot })),
+      ...plan.unused.map((media) => ({ role: 'unused' as const, media })),
+    ].sort((a, b) => a.media.index - b.media.index);
+
+    for (const entry of roles) {
+      const { media } = entry;
+      this.midIndex.set(media.mid, media.index);
+      if (entry.role === 'uplink') {
+        const description = new Audio(media.mid, 'RecvOnly');
+        description.addOpusCodec(entry.media.opus.payloadType, entry.media.opus.fmtp || undefined);
+        if (media.audioLevelId !== undefined) {
+          description.parseSdpLine(`a=extmap:${media.audioLevelId} urn:ietf:params:rtp-hdrext:ssrc-audio-level`);
+        }
+        const track = this.pc.addTrack(description);
+        track.onMessage(
+          this.guard('rtp', (packet: Buffer) => {
+            if (isRtp(packet)) handlers.rtp(packet);
+          }),
+        );
+      } else if (entry.role === 'slot') {
+        const description = new Audio(media.mid, 'SendOnly');
+        description.addOpusCodec(entry.media.opus.payloadType, entry.media.opus.fmtp || undefined);
+        description.addSSRC(slotSsrcs[entry.slot]!, CNAME, CNAME, `slot-${entry.slot}`);
+        const track = this.pc.addTrack(description);
+        track.onMessage(() => undefined); // receivers' RTCP: nothing to do with it
+        this.slotTracks.push(track);
+      } else if (media.kind === 'audio') {
+        const description = new Audio(media.mid, 'Inactive');
+        description.addOpusCodec(media.opus?.payloadType ?? 111);
+        this.pc.addTrack(description);
+      }
+    }
+
+    this.pc.onLocalCandidate(this.guard('candidate', (candidate: string, mid: string) => {
+      handlers.candidate(this.announce(candidate.replace(/^a=/, '')), mid, this.midIndex.get(mid) ?? 0);
+    }));
+    this.pc.onStateChange(this.guard('state', (state: string) => {
+      if (state === 'failed' || state === 'closed') this.close();
+    }));
+  }
+
+  /** Answers the client's offer; the SDP already carries the server's candidates. */
+  answer(offer: string): string {
+    this.pc.setRemoteDescription(offer, 'offer');
+    this.pc.setLocalDescription('answer');
+    const sdp = this.pc.localDescription()?.sdp;
+    if (!sdp) throw new Error('libdatachannel produced no answer');
+    return this.announceSdp(sdp);
+  }
+
+  addRemoteCandidate(candidate: string, mid: string): void {
+    if (this.closed) return;
+    try {
+      this.pc.addRemoteCandidate(candidate, mid);
+    } catch (error) {
+      this.log.debug({ err: error, peer: this.name }, 'remote candidate refused');
+    }
+  }
+
+  get slotCount(): number {
+    return this.slotTracks.length;
+  }
+
+  /** Sends an RTP packet on a receive slot; false when the slot is not open (yet, or any more). */
+  send(slot: number, packet: Buffer): boolean {
+    const track = this.slotTracks[slot];
+    if (!track || this.closed) return false;
+    try {
+      return track.isOpen() && track.sendMessageBinary(packet);
+    } catch {
+      return false; // the track closed under us; the state callback closes the peer
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.pc.close();
+    } catch (error) {
+      this.log.debug({ err: error, peer: this.name }, 'closing the peer failed');
+    }
+    try {
+      this.handlers.closed();
+    } catch (error) {
+      this.log.error({ err: error, peer: this.name }, 'media close handler failed');
+    }
+  }
+
+  private guard<A extends unknown[]>(what: string, fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (error) {
+        this.log.error({ err: error, peer: this.name, callback: what }, 'media callback failed');
+      }
+    };
+  }
+
+  private announce(candidate: string): string {
+    const address = this.network.announceAddress;
+    if (!address) return candidate;
+    // candidate:<foundation> <component> <transport> <priority> <address> <port> typ host ...
+    const fields = candidate.split(' ');
+    if (fields.length > 7 && fields[7] === 'host') fields[4] = address;
+    return fields.join(' ');
+  }
+
+  private announceSdp(sdp: string): string {
+    if (!this.network.announceAddress) return sdp;
+    return sdp
+      .split('\r\n')
+      .map((line) => (line.startsWith('a=candidate:') ? `a=${this.announce(line.slice(2))}` : line))
+      .map((line) => (line.startsWith('c=IN IP4 ') && !line.endsWith(' 0.0.0.0') ? `c=IN IP4 ${this.network.announceAddress}` : line))
+      .join('\r\n');
+  }
+}

@@ -1,0 +1,71 @@
+import { AppError } from '../errors.js';
+
+export type Direction = 'sendonly' | 'recvonly' | 'sendrecv' | 'inactive';
+
+/** One m-line of a client's offer, as far as the SFU cares. */
+export interface OfferedMedia {
+  index: number;
+  kind: string;
+  mid: string;
+  direction: Direction;
+  opus?: { payloadType: number; fmtp: string };
+  /** The id the client gave the `ssrc-audio-level` header extension, if it offered it. */
+  audioLevelId?: number;
+}
+
+const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+
+export function parseOffer(sdp: string): OfferedMedia[] {
+  const media: OfferedMedia[] = [];
+  let current: OfferedMedia | undefined;
+  for (const raw of sdp.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith('m=')) {
+      current = { index: media.length, kind: line.slice(2).split(' ')[0]!, mid: String(media.length), direction: 'sendrecv' };
+      media.push(current);
+      continue;
+    }
+    if (!current) continue;
+    let match: RegExpExecArray | null;
+    if ((match = /^a=mid:(\S+)/.exec(line))) current.mid = match[1]!;
+    else if ((match = /^a=(sendonly|recvonly|sendrecv|inactive)$/.exec(line))) current.direction = match[1] as Direction;
+    else if ((match = /^a=rtpmap:(\d+) opus\/48000/i.exec(line))) current.opus ??= { payloadType: Number(match[1]), fmtp: '' };
+    else if ((match = /^a=fmtp:(\d+) (.*)$/.exec(line)) && current.opus && Number(match[1]) === current.opus.payloadType) current.opus.fmtp = match[2]!;
+    else if ((match = /^a=extmap:(\d+)(?:\/\S+)? (\S+)/.exec(line)) && match[2] === AUDIO_LEVEL_URI) current.audioLevelId = Number(match[1]);
+  }
+  return media;
+}
+
+/** How the SFU answers an offer: which m-line carries the microphone, which ones are receive slots. */
+export interface MediaPlan {
+  /** The client's microphone (absent for a listen-only client). */
+  uplink?: OfferedMedia & { opus: NonNullable<OfferedMedia['opus']> };
+  /** Receive slots, in m-line order. */
+  slots: (OfferedMedia & { opus: NonNullable<OfferedMedia['opus']> })[];
+  /** Everything else is answered inactive. */
+  unused: OfferedMedia[];
+}
+
+/**
+ * The recipe (docs/protocol.md, "Audio"): the first audio m-line that sends is the microphone; the
+ * audio m-lines after it that receive are the slots, at most `maxSlots`; the rest stay inactive.
+ */
+export function planAnswer(sdp: string, maxSlots: number): MediaPlan {
+  const offered = parseOffer(sdp);
+  if (offered.length === 0) throw new AppError('invalid_message', 'the offer has no m-line');
+  const plan: MediaPlan = { slots: [], unused: [] };
+  for (const media of offered) {
+    const audio = media.kind === 'audio' && media.opus ? (media as OfferedMedia & { opus: NonNullable<OfferedMedia['opus']> }) : undefined;
+    if (audio && !plan.uplink && plan.slots.length === 0 && (media.direction === 'sendonly' || media.direction === 'sendrecv')) {
+      plan.uplink = audio;
+    } else if (audio && plan.slots.length < maxSlots && (media.direction === 'recvonly' || media.direction === 'sendrecv')) {
+      plan.slots.push(audio);
+    } else {
+      plan.unused.push(media);
+    }
+  }
+  if (!plan.uplink && plan.slots.length === 0) {
+    throw new AppError('invalid_message', 'the offer has no Opus audio to send or receive');
+  }
+  return plan;
+}
