@@ -15,6 +15,7 @@ import type { RoomStore } from './cluster/room-store.js';
 import { validatorFor } from './protocol/validator.js';
 import { RoomService } from './room/room-service.js';
 import { frameworkErrors, installErrorEnvelope } from './transport/http/envelope.js';
+import { pageRoutes } from './transport/http/page-routes.js';
 import { roomRoutes } from './transport/http/room-routes.js';
 import { serviceRoutes } from './transport/http/service-routes.js';
 import { startHeartbeat } from './transport/ws/heartbeat.js';
@@ -114,6 +115,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
   });
   await app.register(roomRoutes(rooms));
+  await app.register(pageRoutes());
   await app.register(
     serviceRoutes(config, {
       node,
