@@ -22,6 +22,7 @@ const Env = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'wp:', pattern: '^[A-Za-z0-9:._-]*$' }),
   NODE_ID: Type.String({ default: '', pattern: '^[A-Za-z0-9._:-]{0,64}$' }),
   NODE_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 200 }),
+  MEDIA_LEASE_MS: Type.Integer({ default: 3000, minimum: 300 }),
   RECONNECT_GRACE_MS: Type.Integer({ default: 15000, minimum: 0 }),
   HISTORY_SIZE: Type.Integer({ default: 1000, minimum: 1 }),
   HISTORY_MAX_AGE_MS: Type.Integer({ default: 600000, minimum: 1000 }),
@@ -71,7 +72,7 @@ export interface MediaConfig {
 
 export type StoreConfig =
   | { kind: 'memory' }
-  | { kind: 'redis'; urls: string[]; cluster: boolean; keyPrefix: string; nodeTimeoutMs: number };
+  | { kind: 'redis'; urls: string[]; cluster: boolean; keyPrefix: string; nodeTimeoutMs: number; mediaLeaseMs: number };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -135,7 +136,14 @@ function storeConfig(env: Env): StoreConfig {
   if (urls.length > 1 && !env.REDIS_CLUSTER) {
     throw new ConfigError('invalid configuration: several REDIS_URL entries need REDIS_CLUSTER=true');
   }
-  return { kind: 'redis', urls, cluster: env.REDIS_CLUSTER, keyPrefix: env.REDIS_KEY_PREFIX, nodeTimeoutMs: env.NODE_TIMEOUT_MS };
+  return {
+    kind: 'redis',
+    urls,
+    cluster: env.REDIS_CLUSTER,
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    nodeTimeoutMs: env.NODE_TIMEOUT_MS,
+    mediaLeaseMs: env.MEDIA_LEASE_MS,
+  };
 }
 
 function turnConfig(env: Env): TurnConfig {

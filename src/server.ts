@@ -3,11 +3,13 @@ import websocket from '@fastify/websocket';
 import { pino, type Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.js';
-import { RedisNodeRegistry } from './cluster/redis/redis-node-registry.js';
+import { RedisClusterNode } from './cluster/redis/redis-cluster-node.js';
 import { RedisRoomStore } from './cluster/redis/redis-room-store.js';
 import { Departures } from './transport/ws/departures.js';
 import { freeUdpPort } from './media/free-udp-port.js';
 import { MediaEngine } from './media/media-engine.js';
+import type { MediaMessage } from './media/media-messages.js';
+import type { MediaAddress } from './media/room-media.js';
 import { serverIceServers } from './turn/turn-credentials.js';
 import { CloseCode } from './errors.js';
 import { MemoryRoomStore } from './cluster/memory-room-store.js';
@@ -38,8 +40,6 @@ export interface ServerOptions {
   logger?: Logger;
 }
 
-const REDIS_START_TIMEOUT_MS = 10_000;
-
 function openStore(config: Config, log: Logger): RoomStore {
   if (config.store.kind === 'redis') return new RedisRoomStore(config.store, config.history, log);
   return new MemoryRoomStore(config.history);
@@ -54,28 +54,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const rooms = new RoomService(store, log);
   const fanout = new RoomFanout(store, log);
   const departures = new Departures(rooms, config.reconnectGraceMs, log);
-  const registry =
-    store instanceof RedisRoomStore && config.store.kind === 'redis'
-      ? new RedisNodeRegistry(
-          store.redis,
-          {
-            node,
-            timeoutMs: config.store.nodeTimeoutMs,
-            graceMs: config.reconnectGraceMs,
-            evict: (dead) => rooms.evictNode(dead),
-          },
-          log,
-        )
-      : undefined;
-  if (store instanceof RedisRoomStore) {
-    await store.redis.waitReady(REDIS_START_TIMEOUT_MS).catch(() => {
-      log.warn('redis is not reachable yet; serving 503 until it is');
-    });
-  }
   let closing = false;
 
+  const deliverLocal = (to: MediaAddress, message: MediaMessage) => fanout.session(to.conn)?.notify(message);
+  let cluster: RedisClusterNode | undefined;
   const mediaPorts =
-    config.media.ports.begin === 0 ? await freeUdpPort(config.media.bindAddress).then((port) => ({ begin: port, end: port })) : config.media.ports;
+    config.media.ports.begin === 0
+      ? await freeUdpPort(config.media.bindAddress).then((port) => ({ begin: port, end: port }))
+      : config.media.ports;
   const media = new MediaEngine({
     slots: config.media.audioSlots,
     network: {
@@ -86,11 +72,25 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
     rooms,
     store,
-    deliver: (to, message) => {
-      if (to.node === node) fanout.session(to.conn)?.notify(message);
-    },
+    deliver: (to, message) => (cluster ? cluster.router.deliver(to, message) : deliverLocal(to, message)),
     log,
   });
+  if (store instanceof RedisRoomStore && config.store.kind === 'redis') {
+    cluster = new RedisClusterNode(
+      store,
+      {
+        node,
+        nodeTimeoutMs: config.store.nodeTimeoutMs,
+        graceMs: config.reconnectGraceMs,
+        mediaLeaseMs: config.store.mediaLeaseMs,
+        rooms,
+        media,
+        deliverLocal,
+      },
+      log,
+    );
+    await cluster.start();
+  }
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -123,10 +123,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       ready: () => !closing && store.isReady(),
     }),
   );
-  await app.register(joinRoute({ rooms, fanout, departures, media, audioSlots: config.media.audioSlots, node, log }));
+  await app.register(
+    joinRoute({
+      rooms,
+      fanout,
+      departures,
+      media: cluster?.router ?? media,
+      audioSlots: config.media.audioSlots,
+      node,
+      log,
+    }),
+  );
 
   const stopHeartbeat = startHeartbeat(fanout, config.heartbeatIntervalMs);
-  registry?.start();
 
   return {
     app,
@@ -136,8 +145,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async close() {
       closing = true;
       stopHeartbeat();
-      registry?.stop();
       departures.stop();
+      await cluster?.stop();
       media.closeAll();
       for (const session of fanout.sessions()) session.close(CloseCode.goingAway);
       await app.close();

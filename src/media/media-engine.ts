@@ -97,10 +97,16 @@ export class MediaEngine implements MediaSignaling {
     }
   }
 
-  private drop(room: string): void {
+  /** The rooms whose media this node hosts. */
+  hostedRooms(): string[] {
+    return [...this.hosted.keys()];
+  }
+
+  /** Closes a room's media here; `notify` tells its clients MediaClosed. */
+  drop(room: string, notify = true): void {
     const hosted = this.hosted.get(room);
     if (!hosted) return;
-    hosted.media.close(true);
+    hosted.media.close(notify);
     this.release(room, hosted, true);
   }
 

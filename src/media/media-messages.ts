@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../errors.js';
+
 /** What the SFU tells a participant's client, through the room WebSocket. */
 export type MediaMessage =
   | { action: 'SessionDescription'; type: 'answer'; sdp: string }
@@ -6,4 +8,6 @@ export type MediaMessage =
   /** The client's media is closed (left, kicked, the room deleted, or ICE failed). */
   | { action: 'MediaClosed' }
   /** The room's media moved (its node died): offer again with a new PeerConnection. */
-  | { action: 'MediaReconnect' };
+  | { action: 'MediaReconnect' }
+  /** A signaling message the media node refused (relayed back to the sender's node). */
+  | { action: 'Error'; code: ErrorCode; message: string };

@@ -21,6 +21,7 @@ test('Redis, a Redis Cluster, and the mistakes that stop the start', () => {
     cluster: false,
     keyPrefix: 'wp:',
     nodeTimeoutMs: 10000,
+    mediaLeaseMs: 3000,
   });
   assert.deepEqual(loadConfig({ REDIS_URL: 'redis://a:1, redis://b:2', REDIS_CLUSTER: 'true' }).store, {
     kind: 'redis',
@@ -28,6 +29,7 @@ test('Redis, a Redis Cluster, and the mistakes that stop the start', () => {
     cluster: true,
     keyPrefix: 'wp:',
     nodeTimeoutMs: 10000,
+    mediaLeaseMs: 3000,
   });
   for (const env of [
     { REDIS_URL: 'http://x' },

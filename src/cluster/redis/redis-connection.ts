@@ -33,10 +33,13 @@ function connect(config: RedisConfig, options: RedisOptions, name: string): Redi
   return new Cluster(nodes, clusterOptions);
 }
 
+export type ChannelHandler = (message: string) => void;
+
 /** The two connections a node keeps: one for commands and scripts, one for pub/sub. */
 export class RedisConnection {
   readonly commands: RedisClient;
   readonly subscriber: RedisClient;
+  private readonly channels = new Map<string, Set<ChannelHandler>>();
   /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE) on a Redis Cluster of version 7 or later. */
   private sharded: Promise<boolean> | undefined;
 
@@ -54,6 +57,56 @@ export class RedisConnection {
       client.on('ready', () => log.info({ role }, 'redis ready'));
       client.on('close', () => log.debug({ role }, 'redis connection closed'));
     }
+    const receive = (channel: string | Buffer, message: string | Buffer) => {
+      const handlers = this.channels.get(channel.toString());
+      if (!handlers) return;
+      const text = message.toString();
+      for (const handler of handlers) {
+        try {
+          handler(text);
+        } catch (error) {
+          log.error({ err: error, channel: channel.toString() }, 'channel handler failed');
+        }
+      }
+    };
+    this.subscriber.on('message', receive);
+    this.subscriber.on('smessage', receive);
+  }
+
+  /** Publishes on a channel (sharded on a Redis Cluster 7+). */
+  async publish(channel: string, message: string): Promise<void> {
+    if (await this.usesShardedPubSub()) await this.commands.spublish(channel, message);
+    else await this.commands.publish(channel, message);
+  }
+
+  /**
+   * Listens to a channel; resolves once the subscription is live. One Redis subscription per channel
+   * however many handlers; the returned function removes this handler.
+   */
+  async subscribe(channel: string, handler: ChannelHandler): Promise<() => void> {
+    let handlers = this.channels.get(channel);
+    if (!handlers) {
+      handlers = new Set();
+      this.channels.set(channel, handlers);
+      try {
+        if (await this.usesShardedPubSub()) await this.subscriber.ssubscribe(channel);
+        else await this.subscriber.subscribe(channel);
+      } catch (error) {
+        if (handlers.size === 0) this.channels.delete(channel);
+        throw error;
+      }
+    }
+    handlers.add(handler);
+    return () => this.unsubscribe(channel, handler);
+  }
+
+  private unsubscribe(channel: string, handler: ChannelHandler): void {
+    const handlers = this.channels.get(channel);
+    if (!handlers?.delete(handler) || handlers.size > 0) return;
+    this.channels.delete(channel);
+    void this.usesShardedPubSub()
+      .then((sharded) => (sharded ? this.subscriber.sunsubscribe(channel) : this.subscriber.unsubscribe(channel)))
+      .catch((error: unknown) => this.log.debug({ err: error, channel }, 'unsubscribe failed'));
   }
 
   get ready(): boolean {
@@ -82,6 +135,7 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
+    this.channels.clear();
     await Promise.allSettled([this.commands.quit(), this.subscriber.quit()]);
     this.commands.disconnect();
     this.subscriber.disconnect();

@@ -10,6 +10,8 @@ export interface NodeRegistryOptions {
   graceMs: number;
   /** Ends the memberships a dead node still holds. */
   evict(node: string): Promise<unknown>;
+  /** This node's load (media participants), published with each heartbeat. */
+  load(): number;
 }
 
 /**
@@ -56,7 +58,7 @@ export class RedisNodeRegistry {
     const { commands } = this.redis;
     const { node, timeoutMs } = this.options;
     // The key outlives one missed tick but not a dead node: checks every tick make detection <= timeoutMs.
-    await commands.set(`${this.prefix}node:${node}`, String(Date.now()), 'PX', timeoutMs - this.tickMs);
+    await commands.set(`${this.prefix}node:${node}`, String(this.options.load()), 'PX', timeoutMs - this.tickMs);
     await commands.sadd(`${this.prefix}nodes`, node);
     const others = (await commands.smembers(`${this.prefix}nodes`)).filter((other) => other !== node);
     const alive = await Promise.all(others.map((other) => commands.exists(`${this.prefix}node:${other}`)));

@@ -22,7 +22,6 @@ type StoredEvent = RoomEvent & { at?: number };
  */
 export class RedisRoomStore implements RoomStore {
   private readonly connection: RedisConnection;
-  private readonly listeners = new Map<string, Set<RoomEventListener>>();
   private readonly reconnectListeners: (() => void)[] = [];
   private wasReady = false;
   private lost = false;
@@ -37,10 +36,6 @@ export class RedisRoomStore implements RoomStore {
     commands.defineCommand('wpCreateRoom', { numberOfKeys: 1, lua: CREATE_ROOM });
     commands.defineCommand('wpCommitRoom', { numberOfKeys: 2, lua: COMMIT_ROOM });
     commands.defineCommand('wpEventsAfter', { numberOfKeys: 2, lua: EVENTS_AFTER });
-    const onMessage = (channel: string | Buffer, message: string | Buffer) =>
-      this.receive(channel.toString(), message.toString());
-    subscriber.on('message', onMessage);
-    subscriber.on('smessage', onMessage);
     // After an outage, tell listeners once both connections are back (pub/sub may have lost events).
     for (const client of [commands, subscriber]) {
       client.on('close', () => {
@@ -138,47 +133,18 @@ export class RedisRoomStore implements RoomStore {
 
   async subscribe(name: string, listener: RoomEventListener): Promise<() => void> {
     const channel = this.key(name, 'events');
-    let listeners = this.listeners.get(channel);
-    if (!listeners) {
-      listeners = new Set();
-      this.listeners.set(channel, listeners);
-      try {
-        await this.guard(async () => {
-          if (await this.connection.usesShardedPubSub()) await this.connection.subscriber.ssubscribe(channel);
-          else await this.connection.subscriber.subscribe(channel);
-        });
-      } catch (error) {
-        if (listeners.size === 0) this.listeners.delete(channel);
-        throw error;
-      }
-    }
-    listeners.add(listener);
-    return () => this.unsubscribe(channel, listener);
-  }
-
-  private unsubscribe(channel: string, listener: RoomEventListener): void {
-    const listeners = this.listeners.get(channel);
-    if (!listeners?.delete(listener) || listeners.size > 0) return;
-    this.listeners.delete(channel);
-    void this.connection
-      .usesShardedPubSub()
-      .then((sharded) =>
-        sharded ? this.connection.subscriber.sunsubscribe(channel) : this.connection.subscriber.unsubscribe(channel),
-      )
-      .catch((error: unknown) => this.log.debug({ err: error, channel }, 'unsubscribe failed'));
-  }
-
-  private receive(channel: string, message: string): void {
-    const listeners = this.listeners.get(channel);
-    if (!listeners) return;
-    let event: RoomEvent;
-    try {
-      event = withoutTime(JSON.parse(message) as StoredEvent);
-    } catch (error) {
-      this.log.error({ err: error, channel }, 'unreadable room event');
-      return;
-    }
-    for (const listener of listeners) listener(event);
+    return this.guard(() =>
+      this.connection.subscribe(channel, (message) => {
+        let event: RoomEvent;
+        try {
+          event = withoutTime(JSON.parse(message) as StoredEvent);
+        } catch (error) {
+          this.log.error({ err: error, channel }, 'unreadable room event');
+          return;
+        }
+        listener(event);
+      }),
+    );
   }
 
   isReady(): boolean {
@@ -190,7 +156,6 @@ export class RedisRoomStore implements RoomStore {
   }
 
   async close(): Promise<void> {
-    this.listeners.clear();
     await this.connection.close();
   }
 

@@ -6,5 +6,6 @@ const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url));
 
 /** The small class page for trying a room by hand (and for the browser tests): `GET /`. */
 export const pageRoutes = (): FastifyPluginAsync => async (app) => {
-  await app.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'] });
+  // One route per file (no wildcard), so unknown paths keep their JSON 404 and bad URLs their 400.
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'], wildcard: false });
 };
