@@ -5,7 +5,7 @@ import { assignSlots, LevelMeter, selectVoices } from '../../src/media/speaker-s
 const voices = (levels: Record<string, number>) => Object.entries(levels).map(([uuid, level]) => ({ uuid, level }));
 
 test('everyone is forwarded when everyone fits', () => {
-  assert.deepEqual(selectVoices(voices({ a: 127, t: 127, b: 20 }), 't', 4, []), ['b', 'a', 't'].sort((x, y) => (x === 'b' ? -1 : y === 'b' ? 1 : x.localeCompare(y))));
+  assert.deepEqual(selectVoices(voices({ a: 127, t: 127, b: 20 }), 't', 4, []), ['b', 'a', 't']);
 });
 
 test('with more voices than capacity: the master first when speaking, then the loudest speakers', () => {
