@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A SYSTEM_PACKAGES=(
   [redis-server]=redis-server
   [redis-cli]=redis-tools
+  [chromium]=chromium
 )
 
 missing=()

@@ -39,6 +39,8 @@ type Role =
 export class MediaPeer {
   private readonly pc: InstanceType<typeof PeerConnection>;
   private readonly slotTracks: Track[] = [];
+  /** Every track, held for the peer's life: a Track object that is garbage-collected stops its callbacks. */
+  private readonly tracks: Track[] = [];
   private readonly midIndex = new Map<string, number>();
   private closed = false;
 
@@ -74,6 +76,7 @@ export class MediaPeer {
           description.parseSdpLine(`a=extmap:${media.audioLevelId} urn:ietf:params:rtp-hdrext:ssrc-audio-level`);
         }
         const track = this.pc.addTrack(description);
+        this.tracks.push(track);
         track.onMessage(
           this.guard('rtp', (packet: Buffer) => {
             if (isRtp(packet)) handlers.rtp(packet);
@@ -85,19 +88,17 @@ export class MediaPeer {
         description.addSSRC(slotSsrcs[entry.slot]!, CNAME, CNAME, `slot-${entry.slot}`);
         const track = this.pc.addTrack(description);
         track.onMessage(() => undefined); // receivers' RTCP: nothing to do with it
+        this.tracks.push(track);
         this.slotTracks.push(track);
       } else if (media.kind === 'audio') {
         const description = new Audio(media.mid, 'Inactive');
         description.addOpusCodec(media.opus?.payloadType ?? 111);
-        this.pc.addTrack(description);
+        this.tracks.push(this.pc.addTrack(description));
       }
     }
 
     this.pc.onLocalCandidate(this.guard('candidate', (candidate: string, mid: string) => {
       handlers.candidate(this.announce(candidate.replace(/^a=/, '')), mid, this.midIndex.get(mid) ?? 0);
-    }));
-    this.pc.onStateChange(this.guard('state', (state: string) => {
-      if (state === 'failed' || state === 'closed') this.close();
     }));
   }
 
@@ -134,10 +135,26 @@ export class MediaPeer {
     }
   }
 
+  /**
+   * Closes the peer when ICE or DTLS failed. Polled by the room (no state callback: a callback
+   * lives as long as the native peer and would keep the process from ever exiting).
+   */
+  checkHealth(): void {
+    if (!this.healthy()) this.close();
+  }
+
+  healthy(): boolean {
+    if (this.closed) return false;
+    const state = this.pc.state();
+    return state !== 'failed' && state !== 'closed';
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     try {
+      // Closing each track releases its callbacks; closing the peer alone would not.
+      for (const track of this.tracks) track.close();
       this.pc.close();
     } catch (error) {
       this.log.debug({ err: error, peer: this.name }, 'closing the peer failed');

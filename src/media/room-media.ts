@@ -147,6 +147,11 @@ export class RoomMedia {
 
   /** Chooses who is heard, puts them on each listener's slots, and tells listeners what changed. */
   private reselect(): void {
+    // A failed peer closes itself (closedByPeer), which selects again without it.
+    if ([...this.participants.values()].some((participant) => !participant.peer.healthy())) {
+      for (const participant of [...this.participants.values()]) participant.peer.checkHealth();
+      return;
+    }
     if (this.participants.size === 0) {
       this.stopTimer();
       this.selection = [];

@@ -1,0 +1,134 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { createRoom, request, startServer, type TestServer } from './support/server.js';
+import { AudioParticipant } from './support/audio-participant.js';
+
+/**
+ * The audio SFU with real WebRTC peers (libwebrtc through @roamhq/wrtc): each participant sends a
+ * tone of its own frequency, and what each listener decodes shows whom it hears.
+ */
+describe('audio SFU on one node', () => {
+  let s: TestServer;
+  const everyone: AudioParticipant[] = [];
+  let roomCounter = 0;
+
+  before(async () => {
+    s = await startServer({ AUDIO_SLOTS: '2' });
+  });
+  after(async () => {
+    await Promise.all(everyone.map((participant) => participant.close()));
+    await s.close();
+  });
+
+  async function room(): Promise<string> {
+    const name = `audio-${++roomCounter}`;
+    await createRoom(s.http, name, 'teacher');
+    return name;
+  }
+
+  async function join(name: string, uuid: string, toneHz: number | null, amplitude = 0.3): Promise<AudioParticipant> {
+    const participant = await AudioParticipant.join(s.ws, name, uuid, { toneHz, amplitude });
+    everyone.push(participant);
+    return participant;
+  }
+
+  test('in a room of at most K+1 everyone hears everyone else, and nobody hears themself', async () => {
+    const name = await room();
+    const teacher = await join(name, 'teacher', 440);
+    const a = await join(name, 'a', 660);
+    const b = await join(name, 'b', 880);
+    await teacher.waitUntilHears([660, 880], { exactly: true });
+    await a.waitUntilHears([440, 880], { exactly: true });
+    await b.waitUntilHears([440, 660], { exactly: true });
+    const speakers = await a.waitForActiveSpeakers((active) => active.slots.includes('teacher') && active.slots.includes('b'));
+    assert.ok(!speakers.slots.includes('a'));
+  });
+
+  test('with more speakers than slots, a listener hears the K loudest', async () => {
+    const name = await room();
+    const listener = await join(name, 'listener', null);
+    // About 12 dB apart, all well above the speaking threshold.
+    await join(name, 'loud', 550, 0.5);
+    await join(name, 'louder', 770, 0.9);
+    await join(name, 'soft', 990, 0.12);
+    await join(name, 'softer', 1210, 0.03);
+    await listener.waitUntilHears([550, 770], { exactly: true, timeoutMs: 15_000 });
+    const speakers = await listener.waitForActiveSpeakers((active) => active.uuids.length === 4);
+    assert.deepEqual(speakers.uuids, ['louder', 'loud', 'soft', 'softer'], 'loudest first');
+    assert.deepEqual([...speakers.slots].sort(), ['loud', 'louder']);
+  });
+
+  test('a muted student falls silent for everyone within 500 ms, and is heard again on unmute', async () => {
+    const name = await room();
+    const teacher = await join(name, 'teacher', 440);
+    await join(name, 'student', 660);
+    const other = await join(name, 'other', null);
+    await other.waitUntilHears([440, 660], { exactly: true });
+
+    const mutedAt = performance.now();
+    teacher.ws.send({ action: 'MuteUser', uuid: 'student' });
+    await other.waitUntilSilentOf(660, 5000);
+    const lastHeard = other.heardAt(660)!;
+    assert.ok(lastHeard - mutedAt < 500, `the muted voice was still heard ${Math.round(lastHeard - mutedAt)} ms after the mute`);
+    await teacher.waitUntilSilentOf(660, 5000);
+    assert.ok(other.hears().has(440), 'the teacher is still heard');
+
+    teacher.ws.send({ action: 'MuteUser', uuid: 'student', result: false });
+    await other.waitUntilHears([440, 660], { exactly: true });
+  });
+
+  test('under MuteAll a latecomer is never heard, while the teacher is', async () => {
+    const name = await room();
+    const teacher = await join(name, 'teacher', 440);
+    const listener = await join(name, 'listener', null);
+    teacher.ws.send({ action: 'MuteAll' });
+    await teacher.ws.next('Ack');
+    const late = await join(name, 'late', 880);
+    await late.waitForConnected();
+    const since = performance.now();
+    // Two seconds of the latecomer's packets reaching the server, the teacher heard all along.
+    while (performance.now() - since < 2000) {
+      await listener.waitUntilHears([440], { timeoutMs: 5000 });
+      assert.ok(!listener.hears().has(880), 'the latecomer under MuteAll was heard');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(listener.heardAt(880), undefined);
+    assert.ok((await late.inboundStats()).packetsReceived > 0, 'the latecomer itself hears the teacher');
+  });
+
+  test('a kicked student\'s media is closed at once', async () => {
+    const name = await room();
+    await join(name, 'teacher', 440);
+    const student = await join(name, 'student', 660);
+    const listener = await join(name, 'listener', null);
+    await listener.waitUntilHears([440, 660], { exactly: true });
+    assert.equal((await request(s.http, 'POST', '/api/room/kick', { uuid: 'student', room_name: name })).status, 200);
+    assert.equal((await student.ws.closed).code, 4001);
+    await listener.waitUntilSilentOf(660, 5000);
+    await listener.waitUntilHears([440]);
+  });
+
+  test('leaving closes the media; the others keep hearing each other', async () => {
+    const name = await room();
+    const teacher = await join(name, 'teacher', 440);
+    const student = await join(name, 'student', 660);
+    const listener = await join(name, 'listener', null);
+    await listener.waitUntilHears([440, 660], { exactly: true });
+    await student.close();
+    await listener.waitUntilSilentOf(660, 5000);
+    await listener.waitUntilHears([440], { exactly: true });
+    await teacher.waitUntilSilentOf(660, 5000);
+  });
+
+  test('an offer without Opus is refused with invalid_message', async () => {
+    const name = await room();
+    const { WsClient } = await import('./support/ws-client.js');
+    const { client } = await WsClient.join(s.ws, name, 'odd');
+    client.send({ action: 'SessionDescription', type: 'offer', sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n' });
+    assert.equal((await client.next('Error')).code, 'invalid_message');
+    client.send({ action: 'SessionDescription', type: 'answer', sdp: 'x' });
+    assert.equal((await client.next('Error')).code, 'invalid_message');
+    await client.close();
+  });
+});
