@@ -35,6 +35,9 @@ function connect(config: RedisConfig, options: RedisOptions, name: string): Redi
 
 export type ChannelHandler = (message: string) => void;
 
+const SUBSCRIBE_ATTEMPTS = 5;
+const SUBSCRIBE_RETRY_MS = 100;
+
 /** The two connections a node keeps: one for commands and scripts, one for pub/sub. */
 export class RedisConnection {
   readonly commands: RedisClient;
@@ -89,8 +92,7 @@ export class RedisConnection {
       handlers = new Set();
       this.channels.set(channel, handlers);
       try {
-        if (await this.usesShardedPubSub()) await this.subscriber.ssubscribe(channel);
-        else await this.subscriber.subscribe(channel);
+        await this.subscribeOnce(channel);
       } catch (error) {
         if (handlers.size === 0) this.channels.delete(channel);
         throw error;
@@ -98,6 +100,23 @@ export class RedisConnection {
     }
     handlers.add(handler);
     return () => this.unsubscribe(channel, handler);
+  }
+
+  /**
+   * A Redis Cluster's sharded subscribers connect to each master lazily, so a subscription right
+   * after start can be refused for a moment: try again briefly before calling Redis unreachable.
+   */
+  private async subscribeOnce(channel: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await this.usesShardedPubSub()) await this.subscriber.ssubscribe(channel);
+        else await this.subscriber.subscribe(channel);
+        return;
+      } catch (error) {
+        if (attempt >= SUBSCRIBE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, SUBSCRIBE_RETRY_MS));
+      }
+    }
   }
 
   private unsubscribe(channel: string, handler: ChannelHandler): void {
