@@ -9,6 +9,7 @@ declare -A SYSTEM_PACKAGES=(
   [redis-server]=redis-server
   [redis-cli]=redis-tools
   [chromium]=chromium
+  [turnserver]=coturn
 )
 
 missing=()

@@ -31,6 +31,16 @@ const Env = Type.Object({
   MEDIA_PORT_RANGE: Type.String({ default: '', pattern: '^$|^[0-9]{1,5}-[0-9]{1,5}$' }),
   MEDIA_BIND_ADDRESS: Type.String({ default: '' }),
   MEDIA_ANNOUNCE_ADDRESS: Type.String({ default: '' }),
+  API_KEY: Type.String({ default: '' }),
+  JOIN_TOKEN_SECRET: Type.String({ default: '' }),
+  WS_RATE_LIMIT_PER_SEC: Type.Number({ default: 20, exclusiveMinimum: 0 }),
+  WS_RATE_LIMIT_BURST: Type.Integer({ default: 40, minimum: 1 }),
+  HTTP_RATE_LIMIT_PER_MIN: Type.Integer({ default: 600, minimum: 1 }),
+  MAX_ROOMS: Type.Integer({ default: 10000, minimum: 1 }),
+  MAX_USERS_PER_ROOM: Type.Integer({ default: 500, minimum: 1 }),
+  MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ default: 1000, minimum: 1 }),
+  WS_SEND_BUFFER_LIMIT_BYTES: Type.Integer({ default: 1048576, minimum: 1024 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
 });
 type Env = Static<typeof Env>;
 
@@ -58,6 +68,27 @@ export interface Config {
   /** Room events kept for resuming clients: at most this many per room, none older than the age. */
   history: { size: number; maxAgeMs: number };
   media: MediaConfig;
+  /** Null: the server is open, as the seed describes. */
+  auth: AuthConfig | null;
+  limits: LimitsConfig;
+  shutdownTimeoutMs: number;
+}
+
+export interface AuthConfig {
+  /** `Authorization: Bearer <apiKey>` opens the management endpoints. */
+  apiKey: string;
+  /** HS256 secret of the join tokens. */
+  joinTokenSecret: string;
+}
+
+export interface LimitsConfig {
+  wsRate: { perSecond: number; burst: number };
+  httpPerMinute: number;
+  maxRooms: number;
+  maxUsersPerRoom: number;
+  maxConnectionsPerAddress: number;
+  /** A client whose unsent data exceeds this is dropped (it may resume with last_seq). */
+  sendBufferLimitBytes: number;
 }
 
 export interface MediaConfig {
@@ -100,7 +131,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconnectGraceMs: parsed.RECONNECT_GRACE_MS,
     history: { size: parsed.HISTORY_SIZE, maxAgeMs: parsed.HISTORY_MAX_AGE_MS },
     media: mediaConfig(parsed),
+    auth: authConfig(parsed),
+    limits: {
+      wsRate: { perSecond: parsed.WS_RATE_LIMIT_PER_SEC, burst: parsed.WS_RATE_LIMIT_BURST },
+      httpPerMinute: parsed.HTTP_RATE_LIMIT_PER_MIN,
+      maxRooms: parsed.MAX_ROOMS,
+      maxUsersPerRoom: parsed.MAX_USERS_PER_ROOM,
+      maxConnectionsPerAddress: parsed.MAX_CONNECTIONS_PER_ADDRESS,
+      sendBufferLimitBytes: parsed.WS_SEND_BUFFER_LIMIT_BYTES,
+    },
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+function authConfig(env: Env): AuthConfig | null {
+  if (!env.API_KEY && !env.JOIN_TOKEN_SECRET) return null;
+  if (!env.API_KEY || !env.JOIN_TOKEN_SECRET) {
+    throw new ConfigError('invalid configuration: API_KEY and JOIN_TOKEN_SECRET go together (set both to close the server)');
+  }
+  if (env.JOIN_TOKEN_SECRET.length < 32) {
+    throw new ConfigError('invalid configuration: JOIN_TOKEN_SECRET must be at least 32 characters');
+  }
+  if (env.API_KEY.length < 16) throw new ConfigError('invalid configuration: API_KEY must be at least 16 characters');
+  return { apiKey: env.API_KEY, joinTokenSecret: env.JOIN_TOKEN_SECRET };
 }
 
 function mediaConfig(env: Env): MediaConfig {

@@ -5,6 +5,9 @@
 export const ERROR_STATUS = {
   invalid_request: 400,
   invalid_json: 400,
+  unauthorized: 401,
+  room_full: 403,
+  too_many_rooms: 403,
   forbidden: 403,
   not_found: 404,
   room_not_found: 404,
@@ -12,6 +15,8 @@ export const ERROR_STATUS = {
   room_exists: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
+  too_many_connections: 429,
   upgrade_required: 426,
   internal_error: 500,
   fcm_not_configured: 503,
@@ -42,8 +47,10 @@ export const isAppError = (value: unknown): value is AppError => value instanceo
 
 /** WebSocket close codes the server sends. */
 export const CloseCode = {
-  /** The server is shutting down. */
-  goingAway: 1001,
+  /** Sustained message-rate abuse. */
+  policyViolation: 1008,
+  /** The server is shutting down: reconnect (to another node) with last_seq. */
+  serviceRestart: 1012,
   messageTooBig: 1009,
   internalError: 1011,
   /** The room store is unreachable: reconnect in a moment. */
@@ -51,4 +58,6 @@ export const CloseCode = {
   kicked: 4001,
   roomDeleted: 4004,
   replaced: 4009,
+  /** The client stopped reading and its unsent data grew past the limit: resume with last_seq. */
+  slowConsumer: 4008,
 } as const;

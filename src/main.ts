@@ -1,8 +1,14 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { JoinTokens } from './auth/join-tokens.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createServer } from './server.js';
 
-async function main(): Promise<void> {
+const USAGE = `usage:
+  wigglypuff                                              run the server (configured by environment variables)
+  wigglypuff token --room ROOM --uuid UUID [--ttl SECONDS]  print a join token (needs JOIN_TOKEN_SECRET)`;
+
+async function serve(): Promise<void> {
   const config = loadConfig();
   const server = await createServer(config);
   const address = await server.listen();
@@ -12,9 +18,16 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    server.app.log.info({ signal }, 'shutting down');
+    server.app.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+    const deadline = setTimeout(() => {
+      server.app.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
     server.close().then(
-      () => process.exit(0),
+      () => {
+        clearTimeout(deadline);
+        process.exit(0);
+      },
       (error: unknown) => {
         server.app.log.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -25,11 +38,24 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-  } else {
-    console.error(error);
-  }
+/** `wigglypuff token`: an operator mints a join token by hand. */
+async function token(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { room: { type: 'string' }, uuid: { type: 'string' }, ttl: { type: 'string', default: '3600' } },
+  });
+  const config = loadConfig();
+  if (!config.auth) throw new ConfigError('JOIN_TOKEN_SECRET (and API_KEY) must be set to mint join tokens');
+  const ttl = Number(values.ttl);
+  if (!values.room || !values.uuid || !Number.isInteger(ttl) || ttl < 10) throw new ConfigError(USAGE);
+  const { token: minted, expiresAt } = await new JoinTokens(config.auth.joinTokenSecret).mint(values.room, values.uuid, ttl);
+  console.log(minted);
+  console.error(`valid until ${new Date(expiresAt * 1000).toISOString()}`);
+}
+
+const [command, ...rest] = process.argv.slice(2);
+const run = command === undefined ? serve() : command === 'token' ? token(rest) : Promise.reject(new ConfigError(USAGE));
+run.catch((error: unknown) => {
+  console.error(error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (error as Error).message : error);
   process.exit(1);
 });

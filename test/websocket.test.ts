@@ -284,12 +284,14 @@ describe('room WebSocket', () => {
 });
 
 describe('shutdown', () => {
-  test('closing the server closes every room connection with 1001', async () => {
+  test('a graceful shutdown turns not ready, tells every client to Reconnect and closes with 1012', async () => {
     const s = await startServer();
     await createRoom(s.http, 'closing', 'teacher');
     const { client } = await WsClient.join(s.ws, 'closing', 'teacher');
-    await s.close();
-    assert.equal((await client.closed).code, 1001);
+    const closing = s.close();
+    assert.deepEqual(await client.next('Reconnect'), { action: 'Reconnect' });
+    assert.equal((await client.closed).code, 1012);
+    await closing;
   });
 });
 

@@ -25,6 +25,10 @@ export class MemoryRoomStore implements RoomStore {
     return [...this.rooms.keys()];
   }
 
+  async count(): Promise<number> {
+    return this.rooms.size;
+  }
+
   async load(name: string): Promise<Room | null> {
     const stored = this.rooms.get(name);
     return stored ? structuredClone(stored.room) : null;

@@ -10,6 +10,8 @@ export interface RoomStore {
   /** Adds the room if no room has its name. Resolves false if the name is taken. */
   create(room: Room): Promise<boolean>;
   list(): Promise<string[]>;
+  /** How many rooms there are (cheaper than list). */
+  count(): Promise<number>;
   load(name: string): Promise<Room | null>;
   /**
    * Atomically: if the room is still at `base.version`, replace it by `next` (`null` deletes it,

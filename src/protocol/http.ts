@@ -17,8 +17,18 @@ export const JoinParams = Type.Object({ room_name: RoomName, uuid: Uuid });
 export type JoinParams = Static<typeof JoinParams>;
 
 /** Query strings are text: `last_seq` is a decimal seq, checked by pattern since types are never coerced. */
-export const JoinQuery = Type.Object({ last_seq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })) });
+export const JoinQuery = Type.Object({
+  last_seq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })),
+  token: Type.Optional(Type.String({ maxLength: 4096 })),
+});
 export type JoinQuery = Static<typeof JoinQuery>;
 
-export const NetworkTraversalQuery = Type.Object({ uuid: Type.Optional(Uuid) });
+export const NetworkTraversalQuery = Type.Object({ uuid: Type.Optional(Uuid), token: Type.Optional(Type.String({ maxLength: 4096 })) });
+
+export const MintTokenBody = Type.Object({
+  room: RoomName,
+  uuid: Uuid,
+  ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 24 * 3600 })),
+});
+export type MintTokenBody = Static<typeof MintTokenBody>;
 export type NetworkTraversalQuery = Static<typeof NetworkTraversalQuery>;

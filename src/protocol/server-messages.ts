@@ -29,6 +29,8 @@ export type ServerMessage =
   | { action: 'Replaced' }
   | { action: 'Ack'; of: ServerMessage['action']; seq: number }
   | { action: 'Pong' }
+  /** The server is shutting down: reconnect, to any node, with last_seq. */
+  | { action: 'Reconnect' }
   | { action: 'Error'; code: ErrorCode; message: string }
   | MediaMessage;
 

@@ -22,8 +22,11 @@ function edit(room: Room, change: (draft: Room) => void): Room {
   return draft;
 }
 
-/** A participant connects. If they were already connected, the old connection is replaced silently. */
-export function join(room: Room, uuid: string, conn: string, node: string): Outcome {
+/**
+ * A participant connects. If they were already connected, the old connection is replaced silently.
+ * A new participant beyond `capacity` is refused.
+ */
+export function join(room: Room, uuid: string, conn: string, node: string, capacity = Infinity): Outcome {
   const existing = findMember(room, uuid);
   if (existing) {
     return {
@@ -38,6 +41,9 @@ export function join(room: Room, uuid: string, conn: string, node: string): Outc
         },
       ],
     };
+  }
+  if (room.members.length >= capacity) {
+    throw new AppError('room_full', `room ${room.name} is full (${capacity} users)`);
   }
   return {
     room: edit(room, (draft) => {

@@ -25,11 +25,15 @@ export class RoomService {
   constructor(
     private readonly store: RoomStore,
     private readonly log: Logger,
+    private readonly limits: { maxRooms: number; maxUsersPerRoom: number } = { maxRooms: Infinity, maxUsersPerRoom: Infinity },
   ) {}
 
   async create(name: string, masterUuid: string): Promise<void> {
     if (RESERVED_ROOM_NAMES.has(name)) {
       throw new AppError('invalid_request', `"${name}" is a reserved name`);
+    }
+    if ((await this.store.count()) >= this.limits.maxRooms) {
+      throw new AppError('too_many_rooms', `the server holds its maximum of ${this.limits.maxRooms} rooms`);
     }
     if (!(await this.store.create(newRoom(name, masterUuid)))) {
       throw new AppError('room_exists', `room ${name} already exists`);
@@ -45,8 +49,12 @@ export class RoomService {
     return viewOf(await this.load(name));
   }
 
-  async exists(name: string): Promise<boolean> {
-    return (await this.store.load(name)) !== null;
+  /** Refuses a join before the WebSocket upgrade: the room must exist and have room for a newcomer. */
+  async checkJoin(name: string, uuid: string): Promise<void> {
+    const room = await this.load(name);
+    if (room.members.length >= this.limits.maxUsersPerRoom && !room.members.some((member) => member.uuid === uuid)) {
+      throw new AppError('room_full', `room ${name} is full (${this.limits.maxUsersPerRoom} users)`);
+    }
   }
 
   async delete(name: string): Promise<void> {
@@ -61,7 +69,7 @@ export class RoomService {
 
   /** Resolves to the room as the joiner must first see it (its `seq` is the join's position). */
   async join(name: string, uuid: string, conn: string, node: string): Promise<Room> {
-    const room = await this.apply(name, (current) => logic.join(current, uuid, conn, node));
+    const room = await this.apply(name, (current) => logic.join(current, uuid, conn, node, this.limits.maxUsersPerRoom));
     return room!;
   }
 

@@ -30,6 +30,8 @@ export class RedisRoomStore implements RoomStore {
     config: RedisConfig,
     private readonly history: { size: number; maxAgeMs: number },
     private readonly log: Logger,
+    /** Told the duration of every store operation, in seconds (metrics). */
+    private readonly onRoundTrip: (seconds: number) => void = () => undefined,
   ) {
     this.connection = new RedisConnection(config, log);
     const { commands, subscriber } = this.connection;
@@ -84,6 +86,10 @@ export class RedisRoomStore implements RoomStore {
       if (stale.length > 0) await this.connection.commands.srem(this.roomsKey, ...stale);
       return names.filter((_, i) => exists[i] === 1);
     });
+  }
+
+  async count(): Promise<number> {
+    return this.guard(() => this.connection.commands.scard(this.roomsKey));
   }
 
   async load(name: string): Promise<Room | null> {
@@ -161,12 +167,15 @@ export class RedisRoomStore implements RoomStore {
 
   /** Any Redis failure reaches callers as `unavailable`: the client may retry, nothing crashes. */
   private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
       return await operation();
     } catch (error) {
       if (isAppError(error)) throw error;
       this.log.debug({ err: error }, 'redis operation failed');
       throw new AppError('unavailable', 'the room store is unreachable; try again');
+    } finally {
+      this.onRoundTrip((performance.now() - started) / 1000);
     }
   }
 }

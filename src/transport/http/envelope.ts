@@ -49,9 +49,10 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
 }
 
 /** Every failure leaves as `{"success": false, "error": {"code", "message"}}`, never as a stack trace. */
-export function installErrorEnvelope(app: FastifyInstance): void {
+export function installErrorEnvelope(app: FastifyInstance, onError: (code: ErrorCode) => void = () => undefined): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
+    onError(appError.code);
     if (appError.code === 'internal_error') request.log.error({ err: error }, 'request failed');
     void reply.code(appError.status).send(failure(appError.code, appError.message));
   });

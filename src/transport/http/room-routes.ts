@@ -1,14 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CreateRoomBody, DeleteRoomBody, KickUserBody, RoomParams } from '../../protocol/http.js';
+import type { Access } from '../../auth/access.js';
 import type { RoomService } from '../../room/room-service.js';
 import { ok } from './envelope.js';
 
-/** The seed's room management endpoints, plus `GET /api/room/{name}`. */
+/** The seed's room management endpoints, plus `GET /api/room/{name}`; the API key when the server is closed. */
 export const roomRoutes =
-  (rooms: RoomService): FastifyPluginAsync =>
+  (rooms: RoomService, access: Access): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    // Before the body is read: no key, no further answer.
+    app.addHook('onRequest', async (request) => access.requireApiKey({ authorization: request.headers.authorization }));
 
     app.post('/api/room/create', { schema: { body: CreateRoomBody } }, async (request) => {
       await rooms.create(request.body.name, request.body.master_uuid);

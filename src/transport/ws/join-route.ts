@@ -8,15 +8,17 @@ import type { MediaSignaling } from '../../media/media-signaling.js';
 import type { RoomService } from '../../room/room-service.js';
 import type { Departures } from './departures.js';
 import type { RoomFanout } from './room-fanout.js';
-import { Session, type SessionHandlers } from './session.js';
+import { Session, type SessionHandlers, type SessionOptions } from './session.js';
+import type { Access } from '../../auth/access.js';
 
 export interface JoinRouteDeps {
   rooms: RoomService;
   fanout: RoomFanout;
   departures: Departures;
   media: MediaSignaling;
-  /** Receive slots each participant gets (announced in RoomState). */
-  audioSlots: number;
+  access: Access;
+  sessionOptions: SessionOptions;
+  maxConnectionsPerAddress: number;
   /** This node's identity in room memberships. */
   node: string;
   log: Logger;
@@ -27,9 +29,11 @@ export interface JoinRouteDeps {
  * unknown rooms (404) are refused with a JSON body before the upgrade.
  */
 export const joinRoute =
-  ({ rooms, fanout, departures, media, audioSlots, node, log }: JoinRouteDeps): FastifyPluginAsync =>
+  ({ rooms, fanout, departures, media, access, sessionOptions, maxConnectionsPerAddress, node, log }: JoinRouteDeps): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    /** Open WebSockets by client address, on this node. */
+    const connectionsFrom = new Map<string, number>();
 
     const signal = (session: Session, message: MediaCommand): Promise<void> => {
       const from = { uuid: session.uuid, conn: session.conn, node };
@@ -54,10 +58,13 @@ export const joinRoute =
       url: '/api/room/join/:room_name/:uuid',
       schema: { params: JoinParams, querystring: JoinQuery },
       preHandler: async (request) => {
-        const { room_name } = request.params as JoinParams;
-        if (!(await rooms.exists(room_name))) {
-          throw new AppError('room_not_found', `room ${room_name} does not exist`);
+        const { room_name, uuid } = request.params as JoinParams;
+        const { token } = request.query as JoinQuery;
+        await access.requireJoin({ token }, room_name, uuid);
+        if ((connectionsFrom.get(request.ip) ?? 0) >= maxConnectionsPerAddress) {
+          throw new AppError('too_many_connections', `at most ${maxConnectionsPerAddress} connections from one address`);
         }
+        await rooms.checkJoin(room_name, uuid);
       },
       handler: async () => {
         throw new AppError('upgrade_required', 'this endpoint speaks WebSocket only');
@@ -65,7 +72,14 @@ export const joinRoute =
       wsHandler: async (socket, request) => {
         const { room_name, uuid } = request.params;
         const lastSeq = request.query.last_seq === undefined ? undefined : Number(request.query.last_seq);
-        const session = new Session(socket, room_name, uuid, audioSlots, handlers, log);
+        const session = new Session(socket, room_name, uuid, sessionOptions, handlers, log);
+        const address = request.ip;
+        connectionsFrom.set(address, (connectionsFrom.get(address) ?? 0) + 1);
+        socket.once('close', () => {
+          const left = (connectionsFrom.get(address) ?? 1) - 1;
+          if (left > 0) connectionsFrom.set(address, left);
+          else connectionsFrom.delete(address);
+        });
         try {
           await fanout.add(session);
           const room = await rooms.join(room_name, uuid, session.conn, node);

@@ -79,6 +79,14 @@ export class RoomFanout {
     }
   }
 
+  get connectionCount(): number {
+    return this.byConn.size;
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
   *sessions(): IterableIterator<Session> {
     for (const local of this.rooms.values()) yield* local.sessions;
   }

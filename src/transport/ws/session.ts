@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { AppError, isAppError } from '../../errors.js';
+import { AppError, CloseCode, isAppError, type ErrorCode } from '../../errors.js';
+import { TokenBucket } from './token-bucket.js';
 import {
   ClientMessageSchemas,
   isClientAction,
@@ -14,6 +15,30 @@ import type { ServerFrame } from '../../protocol/server-messages.js';
 import { describeErrors, validatorFor } from '../../protocol/validator.js';
 import { viewOf, type Room } from '../../room/room.js';
 import type { RoomEvent } from '../../room/room-event.js';
+
+export interface SessionOptions {
+  /** Receive slots offered in RoomState. */
+  audioSlots: number;
+  /** Messages a client may send: `burst` at once, `perSecond` sustained. */
+  rate: { perSecond: number; burst: number };
+  /** Unsent data beyond which a client that stopped reading is dropped. */
+  sendBufferLimitBytes: number;
+  observer?: SessionObserver;
+}
+
+/** Counts what passes through a session (metrics). */
+export interface SessionObserver {
+  received(action: string): void;
+  sent(action: string): void;
+  error(code: ErrorCode): void;
+  rateLimited(): void;
+  slowConsumer(): void;
+}
+
+/** Refused messages within this window beyond the burst close the connection (1008). */
+const ABUSE_WINDOW_MS = 10_000;
+/** A slow consumer gets this long to take its close frame before the socket is cut. */
+const SLOW_CONSUMER_CLOSE_MS = 1000;
 
 export interface SessionHandlers {
   onMessage(session: Session, message: RoomCommand | MediaCommand): Promise<void>;
@@ -32,21 +57,26 @@ export class Session {
   private readonly pending: RoomEvent[] = [];
   private lastSeq = 0;
   private missedPongs = 0;
+  private readonly bucket: TokenBucket;
+  private refused = { count: 0, since: 0 };
+  private slow = false;
 
   constructor(
     private readonly socket: WebSocket,
     readonly room: string,
     readonly uuid: string,
-    private readonly audioSlots: number,
+    private readonly options: SessionOptions,
     private readonly handlers: SessionHandlers,
     private readonly log: Logger,
   ) {
+    this.bucket = new TokenBucket(options.rate.perSecond, options.rate.burst);
     socket.on('message', (data, isBinary) => this.receive(data, isBinary));
     socket.on('pong', () => {
       this.missedPongs = 0;
     });
-    // 1006: no close frame came, the network or the heartbeat ended it.
-    socket.once('close', (code) => handlers.onClose(this, code === 1006));
+    // 1006: no close frame came, the network or the heartbeat ended it. A dropped slow consumer
+    // counts as lost too: it gets the grace period to resume.
+    socket.once('close', (code) => handlers.onClose(this, code === 1006 || this.slow));
   }
 
   get isOpen(): boolean {
@@ -63,7 +93,7 @@ export class Session {
       room: room.name,
       seq: room.seq,
       ...omitName(viewOf(room)),
-      audio_slots: this.audioSlots,
+      audio_slots: this.options.audioSlots,
     };
     this.send(missed ? { ...state, missed: true } : state);
     this.begin(room.seq);
@@ -110,7 +140,14 @@ export class Session {
     this.send(message);
   }
 
+  /** The server is going down: tell the client to reconnect (to another node) with last_seq. */
+  reconnectElsewhere(): void {
+    this.send({ action: 'Reconnect' });
+    this.close(CloseCode.serviceRestart);
+  }
+
   sendError(error: AppError): void {
+    this.options.observer?.error(error.code);
     this.send({ action: 'Error', code: error.code, message: error.message });
   }
 
@@ -134,16 +171,50 @@ export class Session {
   private send(message: ServerFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     this.socket.send(JSON.stringify(message));
+    this.options.observer?.sent(message.action);
+    if (this.socket.bufferedAmount > this.options.sendBufferLimitBytes) this.dropSlowConsumer();
+  }
+
+  /**
+   * The client stopped reading: it must not grow this server's memory nor hold anyone else up.
+   * It is dropped (4008 if the close frame still gets through) and may resume with last_seq.
+   */
+  private dropSlowConsumer(): void {
+    if (this.slow) return;
+    this.slow = true;
+    this.log.warn({ room: this.room, uuid: this.uuid, buffered: this.socket.bufferedAmount }, 'slow consumer dropped');
+    this.options.observer?.slowConsumer();
+    this.socket.close(CloseCode.slowConsumer, 'slow consumer');
+    setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CLOSE_MS).unref();
+  }
+
+  /** The token bucket: over it, `rate_limited`; sustained abuse closes the connection with 1008. */
+  private admit(): boolean {
+    if (this.bucket.take()) return true;
+    const now = performance.now();
+    if (now - this.refused.since > ABUSE_WINDOW_MS) this.refused = { count: 0, since: now };
+    this.refused.count += 1;
+    this.options.observer?.rateLimited();
+    if (this.refused.count > this.options.rate.burst) {
+      this.log.warn({ room: this.room, uuid: this.uuid }, 'message flood: closing the connection');
+      this.close(CloseCode.policyViolation);
+    } else {
+      this.sendError(new AppError('rate_limited', `too many messages: at most ${this.options.rate.perSecond} per second`));
+    }
+    return false;
   }
 
   private receive(data: RawData, isBinary: boolean): void {
+    if (!this.admit()) return;
     let message: ClientMessage;
     try {
       message = parseClientMessage(data, isBinary);
     } catch (error) {
+      this.options.observer?.received('invalid');
       this.sendError(error as AppError);
       return;
     }
+    this.options.observer?.received(message.action);
     if (message.action === 'Ping') {
       this.send({ action: 'Pong' });
       return;
