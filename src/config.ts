@@ -41,6 +41,7 @@ const Env = Type.Object({
   MAX_CONNECTIONS_PER_ADDRESS: Type.Integer({ default: 1000, minimum: 1 }),
   WS_SEND_BUFFER_LIMIT_BYTES: Type.Integer({ default: 1048576, minimum: 1024 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
+  TRUST_PROXY: Type.String({ default: '' }),
 });
 type Env = Static<typeof Env>;
 
@@ -72,6 +73,11 @@ export interface Config {
   auth: AuthConfig | null;
   limits: LimitsConfig;
   shutdownTimeoutMs: number;
+  /**
+   * Behind a reverse proxy: the proxies whose X-Forwarded-For is believed (Fastify's trustProxy:
+   * `true`, a hop count, or addresses/CIDRs), so per-address limits see real clients.
+   */
+  trustProxy: boolean | number | string[];
 }
 
 export interface AuthConfig {
@@ -141,7 +147,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sendBufferLimitBytes: parsed.WS_SEND_BUFFER_LIMIT_BYTES,
     },
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    trustProxy: trustProxyConfig(parsed.TRUST_PROXY),
   };
+}
+
+function trustProxyConfig(value: string): boolean | number | string[] {
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^[0-9]+$/.test(value)) return Number(value);
+  return value.split(',').map((entry) => entry.trim()).filter(Boolean);
 }
 
 function authConfig(env: Env): AuthConfig | null {

@@ -104,6 +104,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.httpBodyLimitBytes,
+    trustProxy: config.trustProxy,
     // uuids of up to 128 characters travel in the join path.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,
