@@ -104,7 +104,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.httpBodyLimitBytes,
-    trustProxy: config.trustProxy,
+    // Fastify accepts a hop count too, though its types do not say so.
+    trustProxy: config.trustProxy as boolean | string[],
     // uuids of up to 128 characters travel in the join path.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,
