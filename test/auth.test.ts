@@ -44,7 +44,7 @@ describe('a closed server (API_KEY and JOIN_TOKEN_SECRET)', () => {
       ['GET', '/metrics'],
     ];
     for (const [method, path, body] of calls) {
-      for (const headers of [{}, { authorization: 'Bearer wrong-key-wrong-key' }, { authorization: API_KEY }]) {
+      for (const headers of [{}, { authorization: 'Bearer wrong-key-wrong-key' }, { authorization: API_KEY }] as Record<string, string>[]) {
         const answer = await request(s.http, method, path, body, headers);
         assert.equal(answer.status, 401, `${method} ${path} ${JSON.stringify(headers)}`);
         assert.equal(answer.body.error.code, 'unauthorized');
