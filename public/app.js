@@ -29,6 +29,7 @@ window.wigglypuff = { get pc() { return pc; }, state, stats };
 // ---- the join form --------------------------------------------------------------------
 
 const params = new URLSearchParams(location.search);
+const joinToken = params.get('token');
 $('room').value = params.get('room') ?? $('room').value;
 $('uuid').value = params.get('uuid') ?? `guest-${Math.random().toString(36).slice(2, 8)}`;
 if (params.get('role') === 'teacher') $('role').value = 'teacher';
@@ -120,9 +121,13 @@ async function connect() {
     return;
   }
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const resume = state.seq ? `?last_seq=${state.seq}` : '';
+  // On a closed server the page is opened with ?token=<join token> minted by the app's backend.
+  const query = new URLSearchParams();
+  if (state.seq) query.set('last_seq', String(state.seq));
+  if (joinToken) query.set('token', joinToken);
+  const suffix = query.toString() ? `?${query}` : '';
   answersToSkip = 0; // a new connection: the old one's answers never come
-  const socket = new WebSocket(`${scheme}//${location.host}/api/room/join/${enc(state.room)}/${enc(state.uuid)}${resume}`);
+  const socket = new WebSocket(`${scheme}//${location.host}/api/room/join/${enc(state.room)}/${enc(state.uuid)}${suffix}`);
   ws = socket;
   socket.onmessage = (event) => ws === socket && receive(JSON.parse(event.data));
   socket.onclose = (event) => ws === socket && dropped(event.code);
@@ -231,7 +236,7 @@ async function startMedia() {
   if (!ws || !mic) return;
   try {
     setMedia('connecting');
-    const network = await api('GET', `/network_transversal?uuid=${enc(state.uuid)}`);
+    const network = await api('GET', `/network_transversal?uuid=${enc(state.uuid)}${joinToken ? `&token=${enc(joinToken)}` : ''}`);
     if (generation !== mediaGen) return;
     const { stun, turn = [] } = network.data ?? {};
     const iceServers = [

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { envSchema } from 'env-schema';
 import { Type, type Static } from 'typebox';
@@ -75,9 +76,9 @@ export interface Config {
   shutdownTimeoutMs: number;
   /**
    * Behind a reverse proxy: the proxies whose X-Forwarded-For is believed (Fastify's trustProxy:
-   * `true`, a hop count, or addresses/CIDRs), so per-address limits see real clients.
+   * `true` or addresses/CIDRs), so per-address limits see real clients.
    */
-  trustProxy: boolean | number | string[];
+  trustProxy: boolean | string[];
 }
 
 export interface AuthConfig {
@@ -151,11 +152,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-function trustProxyConfig(value: string): boolean | number | string[] {
+function trustProxyConfig(value: string): boolean | string[] {
   if (value === '' || value === 'false') return false;
   if (value === 'true') return true;
-  if (/^[0-9]+$/.test(value)) return Number(value);
-  return value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    if (!isIP(address ?? '') || (bits !== undefined && !/^[0-9]{1,3}$/.test(bits))) {
+      throw new ConfigError(`invalid configuration: TRUST_PROXY entry "${entry}" is not an address or CIDR (or use true/false)`);
+    }
+  }
+  return entries;
 }
 
 function authConfig(env: Env): AuthConfig | null {

@@ -2,11 +2,14 @@
 import { parseArgs } from 'node:util';
 import { JoinTokens } from './auth/join-tokens.js';
 import { ConfigError, loadConfig } from './config.js';
+import { MintTokenBody } from './protocol/http.js';
+import { describeErrors, validatorFor } from './protocol/validator.js';
 import { createServer } from './server.js';
 
 const USAGE = `usage:
   wigglypuff                                              run the server (configured by environment variables)
-  wigglypuff token --room ROOM --uuid UUID [--ttl SECONDS]  print a join token (needs JOIN_TOKEN_SECRET)`;
+  wigglypuff token --room ROOM --uuid UUID [--ttl SECONDS]  print a join token (needs API_KEY and JOIN_TOKEN_SECRET;
+                                                          SECONDS from 10 to 604800, default 3600)`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
@@ -47,8 +50,10 @@ async function token(args: string[]): Promise<void> {
   const config = loadConfig();
   if (!config.auth) throw new ConfigError('JOIN_TOKEN_SECRET (and API_KEY) must be set to mint join tokens');
   const ttl = Number(values.ttl);
-  if (!values.room || !values.uuid || !Number.isInteger(ttl) || ttl < 10) throw new ConfigError(USAGE);
-  const { token: minted, expiresAt } = await new JoinTokens(config.auth.joinTokenSecret).mint(values.room, values.uuid, ttl);
+  const request = { room: values.room, uuid: values.uuid, ttl };
+  const validate = validatorFor(MintTokenBody);
+  if (!validate(request)) throw new ConfigError(`${USAGE}\n(${describeErrors(validate)})`);
+  const { token: minted, expiresAt } = await new JoinTokens(config.auth.joinTokenSecret).mint(request.room!, request.uuid!, ttl);
   console.log(minted);
   console.error(`valid until ${new Date(expiresAt * 1000).toISOString()}`);
 }

@@ -59,6 +59,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const metrics: Metrics = new Metrics({
     connections: () => fanout.connectionCount,
+    users: () => fanout.userCount,
     activeRooms: () => fanout.roomCount,
     rooms: () => store.count(),
   });
@@ -104,8 +105,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.httpBodyLimitBytes,
-    // Fastify accepts a hop count too, though its types do not say so.
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: config.trustProxy,
     // uuids of up to 128 characters travel in the join path.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,

@@ -46,6 +46,18 @@ describe('limits', () => {
       assert.equal(last!.body.error.code, 'rate_limited');
     }));
 
+  test('guessing the API key is rate-limited like any request', () =>
+    withServer(
+      { HTTP_RATE_LIMIT_PER_MIN: '3', API_KEY: 'k'.repeat(16), JOIN_TOKEN_SECRET: 's'.repeat(32) },
+      async (s) => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          statuses.push((await request(s.http, 'GET', '/api/room/all', undefined, { authorization: `Bearer guess-${i}-guess-guess` })).status);
+        }
+        assert.deepEqual(statuses, [401, 401, 401, 429]);
+      },
+    ));
+
   test('caps: rooms, users per room, connections per address', () =>
     withServer({ MAX_ROOMS: '2', MAX_USERS_PER_ROOM: '2', MAX_CONNECTIONS_PER_ADDRESS: '3' }, async (s) => {
       await createRoom(s.http, 'one', 'teacher');
@@ -126,6 +138,7 @@ describe('limits', () => {
       await request(s.http, 'GET', '/api/room/nope');
       const text = await (await fetch(`${s.http}/metrics`)).text();
       assert.match(text, /^wigglypuff_connections 1$/m);
+      assert.match(text, /^wigglypuff_users 1$/m);
       assert.match(text, /^wigglypuff_messages_in_total\{action="Ping"\} 1$/m);
       assert.match(text, /^wigglypuff_messages_out_total\{action="RoomState"\} 1$/m);
       assert.match(text, /^wigglypuff_errors_total\{code="unknown_action",transport="websocket"\} 1$/m);

@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricsSources {
   /** Open room WebSockets on this node. */
   connections(): number;
+  /** Participants with a socket on this node. */
+  users(): number;
   /** Rooms with at least one socket on this node. */
   activeRooms(): number;
   /** Rooms in the store (all nodes). */
@@ -28,6 +30,9 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'wigglypuff_' }); // includes event-loop lag
     new Gauge({ name: 'wigglypuff_connections', help: 'Open room WebSockets on this node', registers, collect() {
       this.set(sources.connections());
+    } });
+    new Gauge({ name: 'wigglypuff_users', help: 'Participants with a socket on this node', registers, collect() {
+      this.set(sources.users());
     } });
     new Gauge({ name: 'wigglypuff_active_rooms', help: 'Rooms with a WebSocket on this node', registers, collect() {
       this.set(sources.activeRooms());

@@ -44,6 +44,15 @@ test('Redis, a Redis Cluster, and the mistakes that stop the start', () => {
   }
 });
 
+test('TRUST_PROXY: off, on, or a list of proxy addresses; anything else stops the start', () => {
+  assert.equal(loadConfig({}).trustProxy, false);
+  assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16' }).trustProxy, ['10.0.0.1', '192.168.0.0/16']);
+  assert.throws(() => loadConfig({ TRUST_PROXY: 'TRUE' }), ConfigError);
+  assert.throws(() => loadConfig({ API_KEY: 'short', JOIN_TOKEN_SECRET: 'x'.repeat(32) }), ConfigError);
+  assert.throws(() => loadConfig({ API_KEY: 'k'.repeat(16) }), ConfigError, 'both or neither');
+});
+
 test('a port range turns off the shared media port', () => {
   assert.deepEqual(loadConfig({ MEDIA_PORT_RANGE: '40000-40100' }).media.ports, { begin: 40000, end: 40100 });
 });

@@ -10,8 +10,8 @@ export const roomRoutes =
   (rooms: RoomService, access: Access): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
-    // Before the body is read: no key, no further answer.
-    app.addHook('onRequest', async (request) => access.requireApiKey({ authorization: request.headers.authorization }));
+    // After the rate limit (onRequest), before the body is read: no key, no further answer.
+    app.addHook('preParsing', async (request) => access.requireApiKey({ authorization: request.headers.authorization }));
 
     app.post('/api/room/create', { schema: { body: CreateRoomBody } }, async (request) => {
       await rooms.create(request.body.name, request.body.master_uuid);

@@ -50,7 +50,7 @@ export const serviceRoutes =
       /** The app's backend mints join tokens here, with the API key. */
       app.post(
         '/api/token',
-        { schema: { body: MintTokenBody }, onRequest: async (request) => access.requireApiKey(credentials(request)) },
+        { schema: { body: MintTokenBody }, preParsing: async (request) => access.requireApiKey(credentials(request)) },
         async (request) => {
         const { room, uuid, ttl } = request.body;
         const { token, expiresAt } = await tokens.mint(room, uuid, ttl ?? DEFAULT_TOKEN_TTL_S);

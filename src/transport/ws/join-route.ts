@@ -103,6 +103,6 @@ export const joinRoute =
 
 function joinFailureCloseCode(error: AppError): number {
   if (error.code === 'room_not_found') return CloseCode.roomDeleted;
-  if (error.code === 'unavailable') return CloseCode.tryAgainLater;
+  if (error.code === 'unavailable' || error.code === 'room_full') return CloseCode.tryAgainLater;
   return CloseCode.internalError;
 }

@@ -83,6 +83,13 @@ export class RoomFanout {
     return this.byConn.size;
   }
 
+  /** Distinct participants with a socket here (a uuid being replaced counts once). */
+  get userCount(): number {
+    let count = 0;
+    for (const local of this.rooms.values()) count += new Set([...local.sessions].map((session) => session.uuid)).size;
+    return count;
+  }
+
   get roomCount(): number {
     return this.rooms.size;
   }
