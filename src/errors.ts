@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   user_not_found: 404,
   room_exists: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   rate_limited: 429,
   too_many_connections: 429,

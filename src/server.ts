@@ -18,7 +18,7 @@ import { Metrics } from './observability/metrics.js';
 import { metricsRoute } from './observability/metrics-route.js';
 import { validatorFor } from './protocol/validator.js';
 import { RoomService } from './room/room-service.js';
-import { frameworkErrors, installErrorEnvelope } from './transport/http/envelope.js';
+import { clientErrorHandler, frameworkErrors, installErrorEnvelope } from './transport/http/envelope.js';
 import { pageRoutes } from './transport/http/page-routes.js';
 import { roomRoutes } from './transport/http/room-routes.js';
 import { serviceRoutes } from './transport/http/service-routes.js';
@@ -109,6 +109,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // uuids of up to 128 characters travel in the join path.
     routerOptions: { maxParamLength: 256 },
     frameworkErrors,
+    clientErrorHandler,
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.setValidatorCompiler(({ schema }) => validatorFor(schema as never));

@@ -6,7 +6,8 @@ import { Uuid } from './names.js';
  * ignored (the seed's clients send `uuid` in OfferCorrection); the sender is always the socket's own uuid.
  */
 export const ClientMessageSchemas = {
-  ClickAya: Type.Object({ action: Type.Literal('ClickAya'), aya: Type.Integer({ minimum: 1 }) }),
+  // The longest sura has 286 ayas; a bound also keeps 1e400 (Infinity) out.
+  ClickAya: Type.Object({ action: Type.Literal('ClickAya'), aya: Type.Integer({ minimum: 1, maximum: 286 }) }),
   MoveSura: Type.Object({
     action: Type.Literal('MoveSura'),
     id_quran: Type.Integer({ minimum: 1, maximum: 114 }),
@@ -33,7 +34,7 @@ export const ClientMessageSchemas = {
     action: Type.Literal('ICECandidate'),
     candidate: Type.String(),
     sdpMid: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+    sdpMLineIndex: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 255 }), Type.Null()])),
   }),
 } satisfies Record<string, TSchema>;
 

@@ -35,8 +35,8 @@ function connect(config: RedisConfig, options: RedisOptions, name: string): Redi
 
 export type ChannelHandler = (message: string) => void;
 
-const SUBSCRIBE_ATTEMPTS = 5;
-const SUBSCRIBE_RETRY_MS = 100;
+const SUBSCRIBE_ATTEMPTS = 20;
+const SUBSCRIBE_RETRY_MS = 150;
 
 /** The two connections a node keeps: one for commands and scripts, one for pub/sub. */
 export class RedisConnection {

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorCode } from '../../errors.js';
 
@@ -46,6 +48,27 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
     reply.raw.once('finish', () => request.raw.socket.destroy());
   }
   void reply.code(400).send(failure('invalid_request', `bad URL: ${error.message}`));
+}
+
+/**
+ * Requests Node's HTTP parser refuses (an unknown method, a broken header, no Host) never reach
+ * Fastify: for its `clientErrorHandler` option, so they too get the envelope.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const appError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('headers_too_large', 'the request headers are too large')
+      : new AppError('invalid_request', 'malformed HTTP request');
+  const body = JSON.stringify(failure(appError.code, appError.message));
+  socket.end(
+    `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Every failure leaves as `{"success": false, "error": {"code", "message"}}`, never as a stack trace. */
