@@ -39,6 +39,16 @@ import WebSocket from 'ws';
 import { killOnExit } from '../test/support/reaper.js';
 import { RedisServer } from '../test/support/redis.js';
 
+/** The server accepts ayas 1..286 (the longest sura); the bench numbers its ClickAyas 1, 2, 3, ... */
+const MAX_AYA = 286;
+
+/** The running index of a received ClickAya, from its aya on the wire and the last index seen. */
+function indexOfAya(wire: number, last: number): number {
+  let index = last - (((last - 1) % MAX_AYA) + MAX_AYA) % MAX_AYA + (wire - 1);
+  if (index < last) index += MAX_AYA;
+  return index;
+}
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVER_ENTRY = 'dist/main.js';
 const SERVER_START_TIMEOUT_MS = 15_000;
@@ -267,7 +277,20 @@ function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   for (const key of SERVER_ENV_KEYS) delete env[key];
   // LOG_LEVEL=info only to read the "wigglypuff listening" line; at info the server logs nothing per
   // message (room created, at setup, is the only info line before the measurement).
-  return { ...env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...extra };
+  return {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    MEDIA_PORT: '0',
+    STUN_ADDRESS: 'stun:127.0.0.1:3478',
+    // The bench is one client address sending fast on purpose: the abuse limits must not measure it.
+    WS_RATE_LIMIT_PER_SEC: '1000000',
+    WS_RATE_LIMIT_BURST: '1000000',
+    HTTP_RATE_LIMIT_PER_MIN: '1000000',
+    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+    ...extra,
+  };
 }
 
 function startServer(name: string, extra: Record<string, string>): Promise<ServerNode> {
@@ -533,9 +556,9 @@ class Client {
     }
     switch (message.action) {
       case 'ClickAya': {
-        const aya = message.aya;
         const room = this.room;
-        if (this.isMaster || typeof aya !== 'number' || !(aya >= 1 && aya < room.sendTimes.length) || Number.isNaN(room.sendTimes[aya]!)) {
+        const aya = typeof message.aya === 'number' ? indexOfAya(message.aya, this.lastAya) : undefined;
+        if (this.isMaster || aya === undefined || !(aya >= 1 && aya < room.sendTimes.length) || Number.isNaN(room.sendTimes[aya]!)) {
           tally.unknownAya++;
           noteProblem(tally, `${this.uuid}: unexpected ClickAya ${JSON.stringify(message)}`);
           return;
@@ -581,13 +604,13 @@ class Client {
     }
   }
 
-  /** Masters: sends ClickAya `aya`; `measured` says whether its Ack latency counts. */
+  /** Masters: sends the `aya`-th ClickAya (on the wire, ayas cycle through 1..286); `measured`: its Ack latency counts. */
   sendClickAya(aya: number, measured: boolean): void {
     const now = performance.now();
     this.room.sendTimes[aya] = now;
     if (measured) this.room.measured[aya] = 1;
     this.unacked.push(measured ? now : -1);
-    this.ws!.send(JSON.stringify({ action: 'ClickAya', aya }));
+    this.ws!.send(JSON.stringify({ action: 'ClickAya', aya: ((aya - 1) % MAX_AYA) + 1 }));
   }
 
   close(): Promise<void> {
