@@ -74,19 +74,19 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     pino({ level: 'silent' }),
   );
   client.onLocalCandidate((candidate, mid) => peer.addRemoteCandidate(candidate, mid));
-  const answer = peer.answer(offer);
-  assert.match(answer, /a=mid:0\r\n(?:.*\r\n)*?a=recvonly/);
-  assert.match(answer, /a=ssrc:1111 cname:wigglypuff/);
-  assert.match(answer, /a=ssrc:2222 cname:wigglypuff/);
-  client.setRemoteDescription(answer, 'answer');
-  answered = true;
-
   let seq = 0;
-  const timer = setInterval(() => {
-    if (micTrack.isOpen()) micTrack.sendMessageBinary(rtp(seq++, 4242));
-    for (const slot of [0, 1]) peer.send(slot, rtp(seq, [1111, 2222][slot]!));
-  }, 10);
+  let timer: NodeJS.Timeout | undefined;
   try {
+    const answer = peer.answer(offer);
+    assert.match(answer, /a=mid:0\r\n(?:.*\r\n)*?a=recvonly/);
+    assert.match(answer, /a=ssrc:1111 cname:wigglypuff/);
+    assert.match(answer, /a=ssrc:2222 cname:wigglypuff/);
+    client.setRemoteDescription(answer, 'answer');
+    answered = true;
+    timer = setInterval(() => {
+      if (micTrack.isOpen()) micTrack.sendMessageBinary(rtp(seq++, 4242));
+      for (const slot of [0, 1]) peer.send(slot, rtp(seq, [1111, 2222][slot]!));
+    }, 10);
     await until('audio both ways', () => uplink > 20 && received[0]! > 20 && received[1]! > 20);
     for (let i = 0; i < 3; i++) gc();
     const [up, down0, down1] = [uplink, received[0]!, received[1]!];
