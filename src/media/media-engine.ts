@@ -25,8 +25,12 @@ interface HostedRoom {
  * The SFU of one node: the rooms whose media this node hosts. It follows each room's events to
  * know who is master and who is muted, and to close the media of those who leave.
  */
+/** Candidates a client trickles before its offer is answered, kept per connection until it is. */
+const EARLY_CANDIDATES_MAX = 64;
+
 export class MediaEngine implements MediaSignaling {
   private readonly hosted = new Map<string, HostedRoom>();
+  private readonly early = new Map<string, [candidate: string, mid: string][]>();
 
   constructor(private readonly options: MediaEngineOptions) {}
 
@@ -41,14 +45,25 @@ export class MediaEngine implements MediaSignaling {
     const hosted = await this.host(room);
     await this.refreshRoles(room, hosted.media); // a latecomer under MuteAll is muted from its first packet
     const answer = hosted.media.offer(address, sdp);
+    for (const [candidate, mid] of this.early.get(address.conn) ?? []) hosted.media.candidate(address, candidate, mid);
+    this.early.delete(address.conn);
     this.options.deliver(address, { action: 'SessionDescription', type: 'answer', sdp: answer });
   }
 
   async candidate(room: string, address: MediaAddress, candidate: string, mid: string): Promise<void> {
-    this.hosted.get(room)?.media.candidate(address, candidate, mid);
+    const media = this.hosted.get(room)?.media;
+    if (media?.has(address)) {
+      media.candidate(address, candidate, mid);
+      return;
+    }
+    // The offer is still being answered: keep the candidate for it.
+    const queued = this.early.get(address.conn) ?? [];
+    if (queued.length < EARLY_CANDIDATES_MAX) queued.push([candidate, mid]);
+    this.early.set(address.conn, queued);
   }
 
   async leave(room: string, address: MediaAddress): Promise<void> {
+    this.early.delete(address.conn);
     const hosted = this.hosted.get(room);
     if (!hosted) return;
     hosted.media.remove(address.uuid, address.conn, false);

@@ -104,6 +104,11 @@ export class RoomMedia {
     return answer;
   }
 
+  /** Whether this connection's peer is here (its offer was answered). */
+  has(address: MediaAddress): boolean {
+    return this.participants.get(address.uuid)?.address.conn === address.conn;
+  }
+
   candidate(address: MediaAddress, candidate: string, mid: string): void {
     const participant = this.participants.get(address.uuid);
     if (participant?.address.conn === address.conn) participant.peer.addRemoteCandidate(candidate, mid);

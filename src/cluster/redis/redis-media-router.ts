@@ -52,6 +52,8 @@ export class RedisMediaRouter implements MediaSignaling {
   private readonly watched = new Map<string, { owner: string; conns: Map<string, MediaAddress> }>();
   /** A media node found dead, kept out of the next claims for a while. */
   private readonly avoid = new Map<string, number>();
+  /** Offers whose media node is being looked up, by connection. */
+  private readonly finding = new Map<string, Promise<string>>();
   private timer: NodeJS.Timeout | undefined;
   private stopRelay: (() => void) | undefined;
 
@@ -113,7 +115,9 @@ export class RedisMediaRouter implements MediaSignaling {
   }
 
   async offer(room: string, from: MediaAddress, sdp: string): Promise<void> {
-    const owner = await this.ownerOf(room);
+    const finding = this.ownerOf(room);
+    this.finding.set(from.conn, finding);
+    const owner = await finding.finally(() => this.finding.delete(from.conn));
     let watch = this.watched.get(room);
     if (!watch || watch.owner !== owner) {
       watch = { owner, conns: watch?.conns ?? new Map() };
@@ -124,7 +128,8 @@ export class RedisMediaRouter implements MediaSignaling {
   }
 
   async candidate(room: string, from: MediaAddress, candidate: string, mid: string): Promise<void> {
-    const owner = this.watched.get(room)?.owner;
+    // A candidate right behind its offer waits for the offer's media node (the engine queues it there).
+    const owner = (await this.finding.get(from.conn)) ?? this.watched.get(room)?.owner;
     if (owner) await this.send(owner, { kind: 'candidate', room, from, candidate, mid });
   }
 
