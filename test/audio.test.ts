@@ -54,8 +54,9 @@ describe('audio SFU on one node', () => {
     await join(name, 'soft', 990, 0.12);
     await join(name, 'softer', 1210, 0.03);
     await listener.waitUntilHears([550, 770], { exactly: true, timeoutMs: 15_000 });
-    const speakers = await listener.waitForActiveSpeakers((active) => active.uuids.length === 4);
-    assert.deepEqual(speakers.uuids, ['louder', 'loud', 'soft', 'softer'], 'loudest first');
+    // Levels are smoothed over ~100 ms and this machine is busy: wait for the settled order.
+    const loudestFirst = ['louder', 'loud', 'soft', 'softer'];
+    const speakers = await listener.waitForActiveSpeakers((active) => active.uuids.join() === loudestFirst.join(), 15_000);
     assert.deepEqual([...speakers.slots].sort(), ['loud', 'louder']);
   });
 
