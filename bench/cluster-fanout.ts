@@ -26,17 +26,19 @@
  * Only 127.0.0.1 is used. Every child process is killed when the benchmark ends, fails, is
  * interrupted, or (through watchdog shells) is killed itself.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
-import { cpus } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { killOnExit } from '../test/support/reaper.js';
+import { cleanups, installSignalHandlers, isExiting, startDeadline } from './lib/cleanup.js';
+import { cpuBetween, cpuSnapshot, type CpuSnapshot, describeMachine, MACHINE_PERCENT, OTHER_LOAD_WARN } from './lib/cpu.js';
+import { namesOption, numberOption, parseFlags, pick, runBenchmark } from './lib/options.js';
+import { assertBuilt, createRoom as createRoomAt, guardChild, MAX_PROBLEMS_KEPT, OutputLog, pollReady, ROOT, SERVER_ENTRY, serverEnv, STOP_GRACE_MS } from './lib/processes.js';
+import { printBanner, printMarkdownTable, printMedians, printRunProblems, describeCommit, failureLine, medians, type Figure } from './lib/report.js';
+import { f1, f2, maximum, percentile } from './lib/stats.js';
 import { RedisServer } from '../test/support/redis.js';
 
 /** The server accepts ayas 1..286 (the longest sura); the bench numbers its ClickAyas 1, 2, 3, ... */
@@ -49,18 +51,11 @@ function indexOfAya(wire: number, last: number): number {
   return index;
 }
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SERVER_ENTRY = 'dist/main.js';
 const SERVER_START_TIMEOUT_MS = 15_000;
 const READY_TIMEOUT_MS = 10_000;
 const JOIN_TIMEOUT_MS = 15_000;
 const SETTLE_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 5_000;
 const CLOSE_TIMEOUT_MS = 2_000;
-const MAX_PROBLEMS_KEPT = 20;
-/** Other processes' CPU (% of one core) above which a run is flagged as noisy. */
-const OTHER_LOAD_WARN = 20;
-
 // ---------------------------------------------------------------------------------------------
 // Options: --flag, else BENCH_* environment variable, else the default.
 
@@ -93,13 +88,7 @@ const OPTION_HELP = `usage: npm run bench:cluster -- [options]
   --help`;
 
 function parseOptions(): Options {
-  let parsed;
-  try {
-    parsed = parseCommandLine();
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  return optionsFrom(parsed.values);
+  return optionsFrom(parseFlags(parseCommandLine, OPTION_HELP));
 }
 
 function parseCommandLine() {
@@ -121,27 +110,8 @@ function parseCommandLine() {
 }
 
 function optionsFrom(values: ReturnType<typeof parseCommandLine>['values']): Options {
-  if (values.help) {
-    console.log(OPTION_HELP);
-    process.exit(0);
-  }
-  const pick = (flag: string | undefined, env: string): string | undefined => flag ?? process.env[env];
-  const number = (name: string, raw: string | undefined, fallback: number, integer: boolean, min: number, max: number): number => {
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-      throw new UsageError(`${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, not "${raw}"`);
-    }
-    return value;
-  };
-  const scenarios = (pick(values.scenarios, 'BENCH_SCENARIOS') ?? 'cluster,memory')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const s of scenarios) {
-    if (s !== 'cluster' && s !== 'memory') throw new UsageError(`unknown scenario "${s}" (cluster, memory)`);
-  }
-  if (scenarios.length === 0) throw new UsageError('no scenario given');
+  const number = numberOption;
+  const scenarios = namesOption<Scenario>(pick(values.scenarios, 'BENCH_SCENARIOS') ?? 'cluster,memory', ['cluster', 'memory'], 'scenario');
   return {
     rooms: number('--rooms', pick(values.rooms, 'BENCH_ROOMS'), 10, true, 1, 1000),
     students: number('--students', pick(values.students, 'BENCH_STUDENTS'), 20, true, 1, 1000),
@@ -150,157 +120,52 @@ function optionsFrom(values: ReturnType<typeof parseCommandLine>['values']): Opt
     warmup: number('--warmup', pick(values.warmup, 'BENCH_WARMUP'), 1, false, 0, 60),
     runs: number('--runs', pick(values.runs, 'BENCH_RUNS'), 5, true, 1, 100),
     drainTimeout: number('--drain-timeout', pick(values['drain-timeout'], 'BENCH_DRAIN_TIMEOUT'), 10, false, 1, 120),
-    scenarios: [...new Set(scenarios)] as Scenario[],
+    scenarios,
     json: pick(values.json, 'BENCH_JSON') || undefined,
   };
 }
 
-class UsageError extends Error {}
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: whatever was started is stopped on the way out, however the benchmark ends.
-
-const cleanups = new Set<() => Promise<void>>();
-
-async function runCleanups(): Promise<void> {
-  const pending = [...cleanups];
-  cleanups.clear();
-  await Promise.allSettled(pending.map((cleanup) => cleanup()));
-}
-
-let exiting = false;
-async function exitAfterCleanup(code: number): Promise<never> {
-  if (!exiting) {
-    exiting = true;
-    const forced = setTimeout(() => process.exit(code), 15_000);
-    forced.unref();
-    await runCleanups();
-  }
-  process.exit(code);
-}
-
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    console.error(`\nbench: ${signal}, stopping the servers and redis`);
-    void exitAfterCleanup(130);
-  });
-}
-
-/**
- * A shell that SIGKILLs `pid` once its stdin (a pipe from this process) closes, i.e. once this
- * process is gone however it died; it is killed itself when the child exits, so it never signals a
- * reused pid.
- */
-function startWatchdog(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  const watchdog = spawn('/bin/sh', ['-c', 'read _; kill -9 "$1" 2>/dev/null', 'bench-watchdog', String(child.pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  watchdog.on('error', () => undefined);
-  killOnExit(watchdog);
-  watchdog.unref();
-  (watchdog.stdin as Socket | null)?.unref();
-  child.once('exit', () => watchdog.kill('SIGKILL'));
-}
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc.
-
-const CLK_TCK = (() => {
-  try {
-    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(value) && value > 0 ? value : 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process (all its threads), in seconds. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** The machine's busy and steal time over all cores, in seconds (from /proc/stat). */
-function machineCpuSeconds(): { busy: number; steal: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
-  void idle;
-  void iowait;
-  return { busy: (user! + nice! + system! + irq! + softirq! + steal!) / CLK_TCK, steal: steal! / CLK_TCK };
-}
-
-interface CpuSnapshot {
-  wall: number;
-  processes: Map<string, number>;
-  client: NodeJS.CpuUsage;
-  machine: { busy: number; steal: number };
-}
-
-function cpuSnapshot(pids: Map<string, number>): CpuSnapshot {
-  const processes = new Map<string, number>();
-  for (const [name, pid] of pids) processes.set(name, processCpuSeconds(pid));
-  return { wall: performance.now(), processes, client: process.cpuUsage(), machine: machineCpuSeconds() };
-}
+installSignalHandlers('the servers and redis', 15_000);
 
 // ---------------------------------------------------------------------------------------------
 // Processes: Wigglypuff nodes from the built JavaScript, and redis-server.
-
-/** Environment variables the server reads (src/config.ts): none is inherited from this shell. */
-const SERVER_ENV_KEYS = [
-  'HOST', 'PORT', 'LOG_LEVEL', 'STUN_ADDRESS', 'TURN_SERVERS', 'TURN_USERNAME', 'TURN_CREDENTIAL', 'TURN_SECRET',
-  'TURN_TTL', 'FCM_SERVER_TOKEN', 'HEARTBEAT_INTERVAL_MS', 'WS_MAX_FRAME_BYTES', 'HTTP_BODY_LIMIT_BYTES',
-  'REDIS_URL', 'REDIS_CLUSTER', 'REDIS_KEY_PREFIX', 'NODE_ID', 'NODE_TIMEOUT_MS', 'RECONNECT_GRACE_MS',
-  'HISTORY_SIZE', 'HISTORY_MAX_AGE_MS',
-];
 
 interface ServerNode {
   name: string;
   pid: number;
   http: string;
   ws: string;
-  /** warn/error/fatal log lines and anything on stderr, after start (the first few). */
-  problems: string[];
-  problemCount: number;
-  /** The last lines of its output (any level), for a post-mortem. */
-  recent: string[];
+  /** Problems: warn/error/fatal log lines and anything on stderr, after start; recent: any line. */
+  log: OutputLog;
   hasExited(): boolean;
   exitDescription(): string | undefined;
   stop(): Promise<void>;
 }
 
-function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of SERVER_ENV_KEYS) delete env[key];
-  // LOG_LEVEL=info only to read the "wigglypuff listening" line; at info the server logs nothing per
-  // message (room created, at setup, is the only info line before the measurement).
-  return {
-    ...env,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    MEDIA_PORT: '0',
-    STUN_ADDRESS: 'stun:127.0.0.1:3478',
-    // The bench is one client address sending fast on purpose: the abuse limits must not measure it.
-    WS_RATE_LIMIT_PER_SEC: '1000000',
-    WS_RATE_LIMIT_BURST: '1000000',
-    HTTP_RATE_LIMIT_PER_MIN: '1000000',
-    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
-    ...extra,
-  };
-}
+/**
+ * LOG_LEVEL=info only to read the "wigglypuff listening" line; at info the server logs nothing per
+ * message (room created, at setup, is the only info line before the measurement).
+ */
+const SERVER_SETTINGS: Record<string, string> = {
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  MEDIA_PORT: '0',
+  STUN_ADDRESS: 'stun:127.0.0.1:3478',
+  // The bench is one client address sending fast on purpose: the abuse limits must not measure it.
+  WS_RATE_LIMIT_PER_SEC: '1000000',
+  WS_RATE_LIMIT_BURST: '1000000',
+  HTTP_RATE_LIMIT_PER_MIN: '1000000',
+  MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+};
 
 function startServer(name: string, extra: Record<string, string>): Promise<ServerNode> {
   const child = spawn(process.execPath, [SERVER_ENTRY], {
     cwd: ROOT,
-    env: serverEnv({ NODE_ID: name, ...extra }),
+    env: serverEnv({ ...SERVER_SETTINGS, NODE_ID: name, ...extra }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  killOnExit(child);
-  startWatchdog(child);
+  guardChild(child);
   let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exited = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -315,9 +180,7 @@ function startServer(name: string, extra: Record<string, string>): Promise<Serve
     pid: child.pid ?? -1,
     http: '',
     ws: '',
-    problems: [],
-    problemCount: 0,
-    recent: [],
+    log: new OutputLog(),
     hasExited: () => exit !== undefined,
     exitDescription: () => (exit ? `exited (${exit.signal ?? exit.code})` : undefined),
     stop: async () => {
@@ -328,14 +191,8 @@ function startServer(name: string, extra: Record<string, string>): Promise<Serve
       clearTimeout(timer);
     },
   };
-  const remember = (line: string): void => {
-    node.recent.push(line);
-    if (node.recent.length > MAX_PROBLEMS_KEPT) node.recent.shift();
-  };
-  const problem = (line: string): void => {
-    node.problemCount++;
-    if (node.problems.length < MAX_PROBLEMS_KEPT) node.problems.push(line);
-  };
+  const remember = (line: string): void => node.log.remember(line);
+  const problem = (line: string): void => node.log.problem(line);
   createInterface({ input: child.stderr! }).on('line', (line) => {
     remember(line);
     if (listening) problem(line);
@@ -380,31 +237,14 @@ function startServer(name: string, extra: Record<string, string>): Promise<Serve
 }
 
 async function waitReady(node: ServerNode): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let last = '';
-  while (Date.now() < deadline) {
+  const { ready, last } = await pollReady(node.http, Date.now() + READY_TIMEOUT_MS, () => {
     if (node.hasExited()) throw new Error(`${node.name} ${node.exitDescription()}`);
-    try {
-      const response = await fetch(`${node.http}/readyz`, { signal: AbortSignal.timeout(2000) });
-      last = `${response.status} ${await response.text()}`;
-      if (response.ok) return;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await delay(50);
-  }
-  throw new Error(`${node.name} not ready after ${READY_TIMEOUT_MS} ms: ${last}`);
+  });
+  if (!ready) throw new Error(`${node.name} not ready after ${READY_TIMEOUT_MS} ms: ${last}`);
 }
 
-async function createRoom(node: ServerNode, name: string, master: string): Promise<void> {
-  const response = await fetch(`${node.http}/api/room/create`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, master_uuid: master }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = await response.text();
-  if (!response.ok) throw new Error(`create room ${name} on ${node.name}: ${response.status} ${body}`);
+function createRoom(node: ServerNode, name: string, master: string): Promise<void> {
+  return createRoomAt(node.http, name, master, ` on ${node.name}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -675,12 +515,6 @@ interface RunResult {
   problems: string[];
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil(p * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
-}
-
 async function runScenario(scenario: Scenario, run: number, options: Options): Promise<RunResult> {
   const { rooms: R, students: S, rate: F, duration: D, warmup: W } = options;
   const tally = newTally();
@@ -778,7 +612,7 @@ async function runScenario(scenario: Scenario, run: number, options: Options): P
       if (send.measured && !before) before = cpuSnapshot(pids);
       for (const node of nodes) {
         if (node.hasExited()) {
-          throw new Error(`${node.name} (pid ${node.pid}) ${node.exitDescription()} during the load; its last output:\n${node.recent.join('\n')}`);
+          throw new Error(`${node.name} (pid ${node.pid}) ${node.exitDescription()} during the load; its last output:\n${node.log.recent.join('\n')}`);
         }
       }
       if (redis && !redis.isRunning) {
@@ -803,16 +637,15 @@ async function runScenario(scenario: Scenario, run: number, options: Options): P
     const drainMs = performance.now() - drainStart;
 
     // Figures.
-    const wall = (after.wall - before.wall) / 1000;
+    const window = cpuBetween(before, after);
+    const wall = window.seconds;
     const cpu: Record<string, number> = {};
     let serverCpuSeconds = 0;
-    for (const [name, start] of before.processes) {
-      const used = after.processes.get(name)! - start;
+    for (const [name, used] of window.used) {
       serverCpuSeconds += used;
       cpu[name] = (used / wall) * 100;
     }
-    const clientUsed =
-      (after.client.user - before.client.user + after.client.system - before.client.system) / 1e6;
+    const clientUsed = window.self;
     const latencies = Float64Array.from(tally.latencies).sort();
     const acks = Float64Array.from(tally.ackLatencies).sort();
     const lagSorted = Float64Array.from(lags).sort();
@@ -822,8 +655,8 @@ async function runScenario(scenario: Scenario, run: number, options: Options): P
     const problems = [...tally.problems];
     let serverLogProblems = 0;
     for (const node of nodes) {
-      serverLogProblems += node.problemCount;
-      for (const line of node.problems) problems.push(`${node.name} log: ${line}`);
+      serverLogProblems += node.log.problemCount;
+      for (const line of node.log.problems) problems.push(`${node.name} log: ${line}`);
       if (node.hasExited()) problems.push(`${node.name} ${node.exitDescription()}`);
     }
     return {
@@ -832,7 +665,7 @@ async function runScenario(scenario: Scenario, run: number, options: Options): P
       deliveredPerSec: tally.receivedInWindow / windowSeconds,
       latencyP50: percentile(latencies, 0.5),
       latencyP99: percentile(latencies, 0.99),
-      latencyMax: latencies.length ? latencies[latencies.length - 1]! : NaN,
+      latencyMax: maximum(latencies),
       ackP50: percentile(acks, 0.5),
       ackP99: percentile(acks, 0.99),
       expected,
@@ -852,13 +685,13 @@ async function runScenario(scenario: Scenario, run: number, options: Options): P
       cpu,
       serverCpuTotal: (serverCpuSeconds / wall) * 100,
       clientCpu: (clientUsed / wall) * 100,
-      machineBusy: ((after.machine.busy - before.machine.busy) / wall) * 100,
-      machineSteal: ((after.machine.steal - before.machine.steal) / wall) * 100,
+      machineBusy: (window.machineBusy / wall) * 100,
+      machineSteal: (window.machineSteal / wall) * 100,
       // Tick-grained counters of different sources: a small negative difference means none; clamp at 0.
-      otherLoad: Math.max(0, ((after.machine.busy - before.machine.busy - serverCpuSeconds - clientUsed) / wall) * 100),
+      otherLoad: Math.max(0, ((window.machineBusy - serverCpuSeconds - clientUsed) / wall) * 100),
       cpuMicrosPerMessage: tally.receivedInWindow > 0 ? (serverCpuSeconds * 1e6) / tally.receivedInWindow : NaN,
       sendLagP99: percentile(lagSorted, 0.99),
-      sendLagMax: lagSorted.length ? lagSorted[lagSorted.length - 1]! : NaN,
+      sendLagMax: maximum(lagSorted),
       drainMs,
       problems,
     };
@@ -870,16 +703,6 @@ async function runScenario(scenario: Scenario, run: number, options: Options): P
 
 // ---------------------------------------------------------------------------------------------
 // Reporting.
-
-const f1 = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
-const f2 = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : 'n/a');
-
-function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 function irregularities(result: RunResult): string[] {
   const found: string[] = [];
@@ -905,16 +728,13 @@ function printRun(result: RunResult, options: Options): void {
       `delivered ${f1(result.deliveredPerSec)} msg/s | latency p50 ${f2(result.latencyP50)} ms, p99 ${f2(result.latencyP99)} ms, max ${f2(result.latencyMax)} ms | ` +
       `Ack p50 ${f2(result.ackP50)} ms | received ${result.received}/${result.expected} (lost ${result.lost}) | ` +
       `CPU ${cpu} (servers ${f1(result.serverCpuTotal)}%, ${f1(result.cpuMicrosPerMessage)} µs/msg), client ${f1(result.clientCpu)}%, ` +
-      `machine ${f1(result.machineBusy)}% of ${cpus().length * 100}% (other load ${f1(result.otherLoad)}%, steal ${f1(result.machineSteal)}%) | send lag p99 ${f2(result.sendLagP99)} ms`,
+      `machine ${f1(result.machineBusy)}% of ${MACHINE_PERCENT}% (other load ${f1(result.otherLoad)}%, steal ${f1(result.machineSteal)}%) | send lag p99 ${f2(result.sendLagP99)} ms`,
   );
   const found = irregularities(result);
   if (result.otherLoad > OTHER_LOAD_WARN) {
     console.log(`  note: other processes used ${f1(result.otherLoad)}% of a core during this run: its figures are noisier`);
   }
-  if (found.length) {
-    console.log(`  !!! PROBLEM in ${result.scenario} run ${result.run}: ${found.join('; ')}`);
-    for (const line of result.problems.slice(0, 10)) console.log(`  !!!   ${line}`);
-  }
+  printRunProblems(`${result.scenario} run ${result.run}`, found, result.problems);
 }
 
 interface Summary {
@@ -922,7 +742,7 @@ interface Summary {
   figures: Record<string, number>;
 }
 
-const FIGURES: { key: string; label: string; format: (v: number) => string; get: (r: RunResult) => number }[] = [
+const FIGURES: Figure<RunResult>[] = [
   { key: 'deliveredPerSec', label: 'delivered ClickAya/s (all students)', format: f1, get: (r) => r.deliveredPerSec },
   { key: 'latencyP50', label: 'latency p50 (ms)', format: f2, get: (r) => r.latencyP50 },
   { key: 'latencyP99', label: 'latency p99 (ms)', format: f2, get: (r) => r.latencyP99 },
@@ -938,7 +758,7 @@ const FIGURES: { key: string; label: string; format: (v: number) => string; get:
   { key: 'serverCpuTotal', label: 'CPU all server processes (% of a core)', format: f1, get: (r) => r.serverCpuTotal },
   { key: 'cpuMicrosPerMessage', label: 'server CPU per delivered message (µs)', format: f1, get: (r) => r.cpuMicrosPerMessage },
   { key: 'clientCpu', label: 'CPU bench client process (% of a core)', format: f1, get: (r) => r.clientCpu },
-  { key: 'machineBusy', label: `machine busy (% of ${cpus().length * 100}%)`, format: f1, get: (r) => r.machineBusy },
+  { key: 'machineBusy', label: `machine busy (% of ${MACHINE_PERCENT}%)`, format: f1, get: (r) => r.machineBusy },
   { key: 'otherLoad', label: 'other load on the machine (% of a core)', format: f1, get: (r) => r.otherLoad },
   { key: 'sendLagP99', label: 'send lag p99 (ms, client-side)', format: f2, get: (r) => r.sendLagP99 },
 ];
@@ -946,9 +766,7 @@ const FIGURES: { key: string; label: string; format: (v: number) => string; get:
 function summarize(results: RunResult[], scenarios: Scenario[]): Summary[] {
   return scenarios.map((scenario) => {
     const runs = results.filter((r) => r.scenario === scenario);
-    const figures: Record<string, number> = {};
-    for (const figure of FIGURES) figures[figure.key] = median(runs.map(figure.get));
-    return { scenario, figures };
+    return { scenario, figures: medians(FIGURES, runs) };
   });
 }
 
@@ -962,11 +780,7 @@ function printSummary(summaries: Summary[], results: RunResult[], options: Optio
   for (const summary of summaries) {
     const runs = results.filter((r) => r.scenario === summary.scenario);
     console.log(`median of ${runs.length} ${SCENARIO_TITLE[summary.scenario]} runs:`);
-    for (const figure of FIGURES) {
-      const value = summary.figures[figure.key]!;
-      if (!Number.isFinite(value)) continue;
-      console.log(`  ${figure.label.padEnd(42)} ${figure.format(value)}`);
-    }
+    printMedians(FIGURES, summary.figures, 42);
     const lost = runs.reduce((sum, r) => sum + r.lost, 0);
     const expected = runs.reduce((sum, r) => sum + r.expected, 0);
     console.log(`  ${'total lost over all runs'.padEnd(42)} ${lost} of ${expected}`);
@@ -981,50 +795,34 @@ function printSummary(summaries: Summary[], results: RunResult[], options: Optio
   console.log('');
   const columns = summaries.map((s) => SCENARIO_TITLE[s.scenario]);
   const ratio = cluster && memory;
-  console.log(`| figure | ${columns.join(' | ')} |${ratio ? ' cluster / baseline |' : ''}`);
-  console.log(`|---|${columns.map(() => '---:').join('|')}|${ratio ? '---:|' : ''}`);
+  const rows: string[][] = [];
   for (const figure of FIGURES) {
     const values = summaries.map((s) => s.figures[figure.key]!);
     if (values.every((v) => !Number.isFinite(v))) continue;
-    let row = `| ${figure.label} | ${values.map((v) => (Number.isFinite(v) ? figure.format(v) : '–')).join(' | ')} |`;
+    const row = [figure.label, ...values.map((v) => (Number.isFinite(v) ? figure.format(v) : '–'))];
     if (ratio) {
       const c = cluster.figures[figure.key]!;
       const m = memory.figures[figure.key]!;
       const show = Number.isFinite(c) && Number.isFinite(m) && m > 0 && c >= 0 && !['expected', 'received', 'lost'].includes(figure.key);
-      row += ` ${show ? `${(c / m).toFixed(2)}x` : ''} |`;
+      row.push(show ? `${(c / m).toFixed(2)}x` : '');
     }
-    console.log(row);
+    rows.push(row);
   }
+  printMarkdownTable(
+    ['figure', ...columns, ...(ratio ? ['cluster / baseline'] : [])],
+    ['l', ...columns.map(() => 'r' as const), ...(ratio ? ['r' as const] : [])],
+    rows,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/** The commit the servers were built from, and whether src/ differed from it. */
-function describeCommit(): string {
-  try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const commit = git('log', '-1', '--format=%h %s');
-    const dirty = git('status', '--porcelain', '--', 'src') !== '';
-    return `${commit}${dirty ? ' (+ uncommitted changes in src/)' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
 async function main(): Promise<number> {
   const options = parseOptions();
-  try {
-    readFileSync(new URL(`../${SERVER_ENTRY}`, import.meta.url));
-  } catch {
-    throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` first (npm run bench:cluster does)`);
-  }
+  assertBuilt(SERVER_ENTRY, 'bench:cluster');
   const perRun = options.warmup + options.duration + options.drainTimeout + 60;
   const budgetMs = perRun * options.runs * options.scenarios.length * 1000;
-  const deadline = setTimeout(() => {
-    console.error(`bench: still running after ${Math.round(budgetMs / 1000)} s, giving up`);
-    void exitAfterCleanup(2);
-  }, budgetMs);
-  deadline.unref();
+  startDeadline(budgetMs);
 
   console.log(
     `cluster fan-out bench: R=${options.rooms} rooms, S=${options.students} students each, F=${options.rate} ClickAya/s per master, ` +
@@ -1032,7 +830,7 @@ async function main(): Promise<number> {
   );
   console.log(`code: ${describeCommit()}`);
   console.log(
-    `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}; ` +
+    `machine: ${describeMachine()}; ` +
       `offered load ${options.rooms * options.students * options.rate} ClickAya deliveries/s`,
   );
   const results: RunResult[] = [];
@@ -1045,11 +843,11 @@ async function main(): Promise<number> {
       try {
         result = await runScenario(scenario, run, options);
       } catch (error) {
-        if (exiting) return 130; // interrupted: the signal handler is stopping everything
+        if (isExiting()) return 130; // interrupted: the signal handler is stopping everything
         // A run that broke (a server died, a join failed) is reported and left out of the medians.
         const text = error instanceof Error ? error.message : String(error);
         failures.push({ scenario, run, error: text });
-        console.log(`${scenario.padEnd(7)} run ${run}/${options.runs}: !!! FAILED: ${text.replace(/\n/g, '\n  !!!   ')}`);
+        console.log(failureLine(`${scenario.padEnd(7)} run ${run}/${options.runs}`, text));
         continue;
       }
       results.push(result);
@@ -1065,28 +863,17 @@ async function main(): Promise<number> {
   const bad = results.filter((r) => irregularities(r).length > 0);
   if (bad.length || failures.length) {
     const lost = results.reduce((sum, r) => sum + r.lost, 0);
-    console.log('');
-    console.log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-    console.log(
-      `!!! ${lost > 0 ? `LOSS: ${lost} ClickAya deliveries lost` : 'PROBLEM'} in ${bad.length + failures.length} of ` +
+    printBanner(
+      `${lost > 0 ? `LOSS: ${lost} ClickAya deliveries lost` : 'PROBLEM'} in ${bad.length + failures.length} of ` +
         `${results.length + failures.length} runs:`,
+      [
+        ...bad.map((r) => `${r.scenario} run ${r.run}: ${irregularities(r).join('; ')}`),
+        ...failures.map((f) => `${f.scenario} run ${f.run} FAILED: ${f.error.split('\n')[0]}`),
+      ],
     );
-    for (const r of bad) console.log(`!!!   ${r.scenario} run ${r.run}: ${irregularities(r).join('; ')}`);
-    for (const f of failures) console.log(`!!!   ${f.scenario} run ${f.run} FAILED: ${f.error.split('\n')[0]}`);
-    console.log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
     return 1;
   }
   return 0;
 }
 
-main().then(
-  (code) => exitAfterCleanup(code),
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      console.error(`bench: ${error.message}\n\n${OPTION_HELP}`);
-    } else {
-      console.error('bench: failed:', error);
-    }
-    return exitAfterCleanup(2);
-  },
-);
+runBenchmark(main, OPTION_HELP);

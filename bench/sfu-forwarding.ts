@@ -48,22 +48,23 @@
  * BENCH_SFU_LIBDATACHANNEL_LOG=Warning (or Info, Debug, Verbose) turns on libdatachannel's log in the
  * client processes (their stderr lines then count as problems).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
-import { cpus } from 'node:os';
+import { createServer } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { killOnExit } from '../test/support/reaper.js';
+import { cleanups, installSignalHandlers, isExiting, startDeadline } from './lib/cleanup.js';
+import { cpuBetween as processCpuBetween, cpuSnapshot as processCpuSnapshot, type CpuSnapshot as ProcessCpuSnapshot, type CpuWindow as ProcessCpuWindow, describeMachine, MACHINE_PERCENT, OTHER_LOAD_WARN, statCpuSeconds, statName } from './lib/cpu.js';
+import { namesOption, numberOption, parseFlags, pick, runBenchmark, UsageError } from './lib/options.js';
+import { assertBuilt, createRoom as createRoomAt, guardChild, OutputLog, pollReady, ROOT, SERVER_ENTRY, serverEnv, STOP_GRACE_MS } from './lib/processes.js';
+import { describeCommit, failureLine, medians, printBanner, printMarkdownTable, printMedians, printRunProblems, type Figure } from './lib/report.js';
+import { f0, f1, f2, f3, maximum, percentile } from './lib/stats.js';
 import type { ClientSpec, FromRelay, FromWorker, ListenerReport, PublisherReport, ToRelay, ToWorker } from './sfu/wire.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SERVER_ENTRY = 'dist/main.js';
 const WORKER_ENTRY = 'bench/sfu/worker.ts';
 const RELAY_ENTRY = 'bench/sfu/relay.ts';
 const START_TIMEOUT_MS = 15_000;
@@ -74,13 +75,9 @@ const CONNECT_PER_CLIENT_MS = 60;
 /** One client's join + offer/answer + ICE + DTLS. */
 const CLIENT_TIMEOUT_MS = 15_000;
 const REPORT_TIMEOUT_MS = 10_000;
-const STOP_GRACE_MS = 5_000;
 const STOP_GRACE_PROFILING_MS = 20_000;
-const MAX_PROBLEMS_KEPT = 20;
 /** BENCH_SFU_VERBOSE=1: echo every line the child processes print. */
 const VERBOSE = Boolean(process.env.BENCH_SFU_VERBOSE);
-/** Other processes' CPU (% of one core) above which a run is flagged as noisy. */
-const OTHER_LOAD_WARN = 20;
 /** The bar of issue 4. */
 const BAR_MICROS_PER_PACKET = 20;
 const BAR_STREAMS_PER_CORE = 1000;
@@ -162,40 +159,16 @@ function parseCommandLine() {
   });
 }
 
-class UsageError extends Error {}
-
 function parseOptions(): Options {
-  let values: ReturnType<typeof parseCommandLine>['values'];
-  try {
-    values = parseCommandLine().values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (values.help) {
-    console.log(OPTION_HELP);
-    process.exit(0);
-  }
-  const pick = (flag: string | undefined, env: string): string | undefined => flag ?? process.env[env];
-  const number = (name: string, raw: string | undefined, fallback: number, integer: boolean, min: number, max: number): number => {
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-      throw new UsageError(`${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, not "${raw}"`);
-    }
-    return value;
-  };
+  const values = parseFlags(parseCommandLine, OPTION_HELP);
+  const number = numberOption;
   const listenersRaw = pick(values.listeners, 'BENCH_LISTENERS') ?? '100,200,400';
   const listeners = listenersRaw
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '' && s !== '0')
     .map((s) => number('--listeners', s, 0, true, 1, 5000));
-  const kinds = (pick(values.kinds, 'BENCH_KINDS') ?? 'sfu,relay')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const kind of kinds) if (kind !== 'sfu' && kind !== 'relay') throw new UsageError(`unknown kind "${kind}" (sfu, relay)`);
-  if (kinds.length === 0) throw new UsageError('no kind given');
+  const kinds = namesOption<Kind>(pick(values.kinds, 'BENCH_KINDS') ?? 'sfu,relay', ['sfu', 'relay'], 'kind');
   const options: Options = {
     listeners: [...new Set(listeners)],
     rooms: number('--rooms', pick(values.rooms, 'BENCH_ROOMS'), 20, true, 0, 1000),
@@ -208,7 +181,7 @@ function parseOptions(): Options {
     idle: number('--idle', pick(values.idle, 'BENCH_IDLE'), 1, false, 0, 60),
     drain: number('--drain', pick(values.drain, 'BENCH_DRAIN'), 0.5, false, 0.1, 30),
     runs: number('--runs', pick(values.runs, 'BENCH_RUNS'), 3, true, 1, 100),
-    kinds: [...new Set(kinds)] as Kind[],
+    kinds,
     maxLoss: number('--max-loss', pick(values['max-loss'], 'BENCH_MAX_LOSS'), 0.5, false, 0, 100),
     concurrency: number('--concurrency', pick(values.concurrency, 'BENCH_CONCURRENCY'), 16, true, 1, 1000),
     studentMics: values['student-mics'] ?? ['1', 'true', 'yes'].includes((process.env['BENCH_STUDENT_MICS'] ?? '').toLowerCase()),
@@ -253,71 +226,10 @@ function scenariosOf(options: Options): Scenario[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup: whatever was started is stopped on the way out, however the benchmark ends.
-
-const cleanups = new Set<() => Promise<void>>();
-
-async function runCleanups(): Promise<void> {
-  const pending = [...cleanups];
-  cleanups.clear();
-  await Promise.allSettled(pending.map((cleanup) => cleanup()));
-}
-
-let exiting = false;
-async function exitAfterCleanup(code: number): Promise<never> {
-  if (!exiting) {
-    exiting = true;
-    const forced = setTimeout(() => process.exit(code), 25_000);
-    forced.unref();
-    await runCleanups();
-  }
-  process.exit(code);
-}
-
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    console.error(`\nbench: ${signal}, stopping the server, the relay and the clients`);
-    void exitAfterCleanup(130);
-  });
-}
-
-/**
- * A shell that SIGKILLs `pid` once its stdin (a pipe from this process) closes, i.e. once this
- * process is gone however it died; it is killed itself when the child exits, so it never signals a
- * reused pid.
- */
-function startWatchdog(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  const watchdog = spawn('/bin/sh', ['-c', 'read _; kill -9 "$1" 2>/dev/null', 'bench-watchdog', String(child.pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  watchdog.on('error', () => undefined);
-  killOnExit(watchdog);
-  watchdog.unref();
-  (watchdog.stdin as Socket | null)?.unref();
-  child.once('exit', () => watchdog.kill('SIGKILL'));
-}
+installSignalHandlers('the server, the relay and the clients', 25_000);
 
 // ---------------------------------------------------------------------------------------------
 // CPU accounting from /proc.
-
-const CLK_TCK = (() => {
-  try {
-    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(value) && value > 0 ? value : 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime + stime of a process (all its threads), in seconds. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 /** Where a forwarding process spends its CPU, by thread (its threads' names as in /proc/<pid>/task/<tid>/comm). */
 const THREAD_GROUPS = ['main', 'juice', 'rtc', 'other'] as const;
@@ -345,20 +257,12 @@ function threadCpuSeconds(pid: number): Record<ThreadGroup, number> {
     } catch {
       continue; // the thread ended meanwhile
     }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    const comm = statName(stat);
+    const seconds = statCpuSeconds(stat);
     const group: ThreadGroup = Number(tid) === pid ? 'main' : comm.startsWith('juice') ? 'juice' : comm.startsWith('RTC') ? 'rtc' : 'other';
     groups[group] += seconds;
   }
   return groups;
-}
-
-/** The machine's busy and steal time over all cores, in seconds (from /proc/stat). */
-function machineCpuSeconds(): { busy: number; steal: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
-  return { busy: (user! + nice! + system! + irq! + softirq! + steal!) / CLK_TCK, steal: steal! / CLK_TCK };
 }
 
 /** Datagrams the kernel dropped at UDP sockets bound to `port` (receive queue full), from /proc/net/udp. */
@@ -381,60 +285,28 @@ function udpRcvbufErrors(): number {
   return Number(values[names.indexOf('RcvbufErrors')]);
 }
 
-interface CpuSnapshot {
-  wall: number;
-  processes: Map<string, number>;
+interface CpuSnapshot extends ProcessCpuSnapshot {
   /** The forwarding process, by thread group. */
   threads: Record<ThreadGroup, number>;
-  self: NodeJS.CpuUsage;
-  machine: { busy: number; steal: number };
 }
 
 function cpuSnapshot(pids: Map<string, number>): CpuSnapshot {
-  const processes = new Map<string, number>();
   const threads = threadCpuSeconds(pids.get('forwarder')!);
-  for (const [name, pid] of pids) processes.set(name, processCpuSeconds(pid));
-  return { wall: performance.now(), processes, threads, self: process.cpuUsage(), machine: machineCpuSeconds() };
+  return { ...processCpuSnapshot(pids), threads };
 }
 
-interface CpuWindow {
-  seconds: number;
-  /** CPU seconds per process name over the window. */
-  used: Map<string, number>;
+interface CpuWindow extends ProcessCpuWindow {
   threads: Record<ThreadGroup, number>;
-  self: number;
-  machineBusy: number;
-  machineSteal: number;
 }
 
 function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuWindow {
-  const used = new Map<string, number>();
-  for (const [name, start] of before.processes) used.set(name, after.processes.get(name)! - start);
   const threads = { ...after.threads };
   for (const group of THREAD_GROUPS) threads[group] -= before.threads[group];
-  return {
-    seconds: (after.wall - before.wall) / 1000,
-    used,
-    threads,
-    self: (after.self.user - before.self.user + after.self.system - before.self.system) / 1e6,
-    machineBusy: after.machine.busy - before.machine.busy,
-    machineSteal: after.machine.steal - before.machine.steal,
-  };
+  return { ...processCpuBetween(before, after), threads };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: the server, the relay, the client workers.
-
-/** Environment variables the server reads (src/config.ts): none is inherited from this shell. */
-const SERVER_ENV_KEYS = [
-  'HOST', 'PORT', 'LOG_LEVEL', 'STUN_ADDRESS', 'TURN_SERVERS', 'TURN_USERNAME', 'TURN_CREDENTIAL', 'TURN_SECRET',
-  'TURN_TTL', 'FCM_SERVER_TOKEN', 'HEARTBEAT_INTERVAL_MS', 'WS_MAX_FRAME_BYTES', 'HTTP_BODY_LIMIT_BYTES',
-  'REDIS_URL', 'REDIS_CLUSTER', 'REDIS_KEY_PREFIX', 'NODE_ID', 'NODE_TIMEOUT_MS', 'MEDIA_LEASE_MS', 'RECONNECT_GRACE_MS',
-  'HISTORY_SIZE', 'HISTORY_MAX_AGE_MS', 'AUDIO_SLOTS', 'MEDIA_PORT', 'MEDIA_PORT_RANGE', 'MEDIA_BIND_ADDRESS',
-  'MEDIA_ANNOUNCE_ADDRESS', 'API_KEY', 'JOIN_TOKEN_SECRET', 'WS_RATE_LIMIT_PER_SEC', 'WS_RATE_LIMIT_BURST',
-  'HTTP_RATE_LIMIT_PER_MIN', 'MAX_ROOMS', 'MAX_USERS_PER_ROOM', 'MAX_CONNECTIONS_PER_ADDRESS',
-  'WS_SEND_BUFFER_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'TRUST_PROXY',
-];
 
 /**
  * Limits raised so that the benchmark's few hundred clients, all on 127.0.0.1, are not refused or
@@ -451,11 +323,17 @@ const SERVER_LIMITS = {
 
 class Proc<In, Out extends { type: string }> {
   readonly pid: number;
-  /** Problem lines: for the server, warn/error/fatal log lines and stderr; for the others, stderr. */
-  readonly problems: string[] = [];
-  problemCount = 0;
-  /** The last lines of its output (any kind), for a post-mortem. */
-  readonly recent: string[] = [];
+  /** Problem lines: for the server, warn/error/fatal log lines and stderr; for the others, stderr. Recent: any kind. */
+  readonly log = new OutputLog();
+  get problems(): string[] {
+    return this.log.problems;
+  }
+  get problemCount(): number {
+    return this.log.problemCount;
+  }
+  get recent(): string[] {
+    return this.log.recent;
+  }
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exited: Promise<void>;
   private readonly inbox: Out[] = [];
@@ -468,8 +346,7 @@ class Proc<In, Out extends { type: string }> {
     private readonly stopGraceMs = STOP_GRACE_MS,
   ) {
     this.pid = child.pid ?? -1;
-    killOnExit(child);
-    startWatchdog(child);
+    guardChild(child);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         this.exit = { code, signal };
@@ -482,12 +359,8 @@ class Proc<In, Out extends { type: string }> {
       if (!input) continue;
       createInterface({ input }).on('line', (line) => {
         if (VERBOSE) console.error(`[${name} ${stream}] ${line}`);
-        this.recent.push(`[${stream}] ${line}`);
-        if (this.recent.length > MAX_PROBLEMS_KEPT) this.recent.shift();
-        if (isProblem(line, stream)) {
-          this.problemCount++;
-          if (this.problems.length < MAX_PROBLEMS_KEPT) this.problems.push(line);
-        }
+        this.log.remember(`[${stream}] ${line}`);
+        if (isProblem(line, stream)) this.log.problem(line);
       });
     }
     child.on('message', (message) => {
@@ -495,8 +368,8 @@ class Proc<In, Out extends { type: string }> {
       for (const wake of this.waiters) wake();
     });
     child.on('error', (error) => {
-      this.problemCount++;
-      this.problems.push(`${name}: ${error.message}`);
+      this.log.problemCount++;
+      this.log.problems.push(`${name}: ${error.message}`);
     });
   }
 
@@ -601,9 +474,8 @@ const startupWarningsShown = new Set<string>();
 
 async function startServer(options: Options, label: string): Promise<Server> {
   const [port, mediaPort] = await Promise.all([freeTcpPort(), freeUdpPort()]);
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of SERVER_ENV_KEYS) delete env[key];
-  Object.assign(env, SERVER_LIMITS, {
+  const env = serverEnv({
+    ...SERVER_LIMITS,
     HOST: '127.0.0.1',
     PORT: String(port),
     MEDIA_PORT: String(mediaPort),
@@ -634,27 +506,18 @@ async function startServer(options: Options, label: string): Promise<Server> {
   ) as Server;
   server.http = `http://127.0.0.1:${port}`;
   server.mediaPort = mediaPort;
-  const deadline = Date.now() + START_TIMEOUT_MS + READY_TIMEOUT_MS;
-  let last = '';
-  while (Date.now() < deadline) {
+  const { ready: isReady, last } = await pollReady(server.http, Date.now() + START_TIMEOUT_MS + READY_TIMEOUT_MS, () => {
     if (server.hasExited()) throw new Error(`server ${server.exitDescription()} at start:\n${server.recent.join('\n')}`);
-    try {
-      const response = await fetch(`${server.http}/readyz`, { signal: AbortSignal.timeout(2000) });
-      last = `${response.status} ${await response.text()}`;
-      if (response.ok) {
-        ready = true;
-        for (const line of startupLines) {
-          if (!startupWarningsShown.has(line.replace(/"(time|pid)":\d+,/g, ''))) {
-            startupWarningsShown.add(line.replace(/"(time|pid)":\d+,/g, ''));
-            console.log(`note: the server said at start (shown once, not counted as a problem): ${line}`);
-          }
-        }
-        return server;
+  });
+  if (isReady) {
+    ready = true;
+    for (const line of startupLines) {
+      if (!startupWarningsShown.has(line.replace(/"(time|pid)":\d+,/g, ''))) {
+        startupWarningsShown.add(line.replace(/"(time|pid)":\d+,/g, ''));
+        console.log(`note: the server said at start (shown once, not counted as a problem): ${line}`);
       }
-    } catch (error) {
-      last = (error as Error).message;
     }
-    await delay(50);
+    return server;
   }
   await server.stop();
   throw new Error(`server not ready after ${START_TIMEOUT_MS + READY_TIMEOUT_MS} ms: ${last}\n${server.recent.join('\n')}`);
@@ -669,15 +532,8 @@ function startTsx<In, Out extends { type: string }>(name: string, entry: string)
   return new Proc<In, Out>(name, child, (_line, stream) => stream === 'stderr');
 }
 
-async function createRoom(server: Server, name: string, master: string): Promise<void> {
-  const response = await fetch(`${server.http}/api/room/create`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, master_uuid: master }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = await response.text();
-  if (!response.ok) throw new Error(`create room ${name}: ${response.status} ${body}`);
+function createRoom(server: Server, name: string, master: string): Promise<void> {
+  return createRoomAt(server.http, name, master);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -734,12 +590,6 @@ interface RunResult {
   reordered: number;
   processProblems: number;
   problems: string[];
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.max(1, Math.ceil(p * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
 function clientSpecs(scenario: Scenario, prefix: string): { teachers: ClientSpec[]; students: ClientSpec[] } {
@@ -1010,7 +860,7 @@ function figures(
     otherUdpDrops: data.otherUdpDrops,
     latencyP50: percentile(latencies, 0.5) / 1000,
     latencyP99: percentile(latencies, 0.99) / 1000,
-    latencyMax: latencies.length ? latencies[latencies.length - 1]! / 1000 : NaN,
+    latencyMax: maximum(latencies) / 1000,
     publisherCpu: (publisherSeconds / window.seconds) * 100,
     listenerCpu: (listenerSeconds / window.seconds) * 100,
     machineBusy: (window.machineBusy / window.seconds) * 100,
@@ -1031,18 +881,6 @@ function figures(
 
 // ---------------------------------------------------------------------------------------------
 // Reporting.
-
-const f0 = (value: number): string => (Number.isFinite(value) ? value.toFixed(0) : 'n/a');
-const f1 = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : 'n/a');
-const f2 = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : 'n/a');
-const f3 = (value: number): string => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
-
-function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 function irregularities(result: RunResult, options: Options): string[] {
   const found: string[] = [];
@@ -1077,27 +915,17 @@ function printRun(result: RunResult, options: Options): void {
       `UDP drops: ingress ${result.ingressDrops}, elsewhere ${result.otherUdpDrops}) | ` +
       `latency p50 ${f2(result.latencyP50)} ms, p99 ${f2(result.latencyP99)} ms, max ${f2(result.latencyMax)} ms | ` +
       `clients: publishers ${f1(result.publisherCpu)}%, listeners ${f1(result.listenerCpu)}% | ` +
-      `machine ${f1(result.machineBusy)}% of ${cpus().length * 100}% (other ${f1(result.otherLoad)}%, steal ${f1(result.machineSteal)}%) | ` +
+      `machine ${f1(result.machineBusy)}% of ${MACHINE_PERCENT}% (other ${f1(result.otherLoad)}%, steal ${f1(result.machineSteal)}%) | ` +
       `send lag p99 ${f2(result.sendLagP99)} ms | setup ${f1(result.setupSeconds)} s, all ${f1(result.caseSeconds)} s`,
   );
   if (result.otherLoad > OTHER_LOAD_WARN) {
     console.log(`  note: other processes used ${f1(result.otherLoad)}% of a core during this run: its figures are noisier`);
   }
   const found = irregularities(result, options);
-  if (found.length) {
-    console.log(`  !!! PROBLEM in ${result.kind} ${result.scenario} run ${result.run}: ${found.join('; ')}`);
-    for (const line of result.problems.slice(0, 10)) console.log(`  !!!   ${line}`);
-  }
+  printRunProblems(`${result.kind} ${result.scenario} run ${result.run}`, found, result.problems);
 }
 
-interface Figure {
-  key: string;
-  label: string;
-  format: (v: number) => string;
-  get: (r: RunResult) => number;
-}
-
-const FIGURES: Figure[] = [
+const FIGURES: Figure<RunResult>[] = [
   { key: 'streams', label: 'forwarded streams (listeners x publishers)', format: f0, get: (r) => r.streams },
   { key: 'forwardedPerSec', label: 'forwarded packets/s', format: f0, get: (r) => r.forwardedPerSec },
   { key: 'receivedPerSec', label: 'packets/s into the forwarder (all uplinks)', format: f0, get: (r) => r.receivedPerSec },
@@ -1115,7 +943,7 @@ const FIGURES: Figure[] = [
   { key: 'latencyMax', label: 'latency max (ms)', format: f2, get: (r) => r.latencyMax },
   { key: 'publisherCpu', label: 'publisher process CPU (% of a core)', format: f1, get: (r) => r.publisherCpu },
   { key: 'listenerCpu', label: 'listener process CPU (% of a core)', format: f1, get: (r) => r.listenerCpu },
-  { key: 'machineBusy', label: `machine busy (% of ${cpus().length * 100}%)`, format: f1, get: (r) => r.machineBusy },
+  { key: 'machineBusy', label: `machine busy (% of ${MACHINE_PERCENT}%)`, format: f1, get: (r) => r.machineBusy },
   { key: 'otherLoad', label: 'other load on the machine (% of a core)', format: f1, get: (r) => r.otherLoad },
   { key: 'sendLagP99', label: 'publisher send lag p99 (ms)', format: f2, get: (r) => r.sendLagP99 },
   { key: 'setupSeconds', label: 'setup (s)', format: f1, get: (r) => r.setupSeconds },
@@ -1134,9 +962,7 @@ function summarize(results: RunResult[], scenarios: Scenario[], kinds: Kind[]): 
     for (const kind of kinds) {
       const runs = results.filter((r) => r.kind === kind && r.scenario === scenario.key);
       if (runs.length === 0) continue;
-      const figures: Record<string, number> = {};
-      for (const figure of FIGURES) figures[figure.key] = median(runs.map(figure.get));
-      list.push({ kind, scenario, runs: runs.length, figures });
+      list.push({ kind, scenario, runs: runs.length, figures: medians(FIGURES, runs) });
     }
   }
   return list;
@@ -1167,11 +993,7 @@ function printSummary(summaries: Summary[], results: RunResult[], options: Optio
   console.log('');
   for (const summary of summaries) {
     console.log(`median of ${summary.runs} ${KIND_TITLE[summary.kind]} runs, ${summary.scenario.title}:`);
-    for (const figure of FIGURES) {
-      const value = summary.figures[figure.key]!;
-      if (!Number.isFinite(value)) continue;
-      console.log(`  ${figure.label.padEnd(44)} ${figure.format(value)}`);
-    }
+    printMedians(FIGURES, summary.figures, 44);
     const runs = results.filter((r) => r.kind === summary.kind && r.scenario === summary.scenario.key);
     const lost = runs.reduce((sum, r) => sum + r.expected - r.received, 0);
     const expected = runs.reduce((sum, r) => sum + r.expected, 0);
@@ -1210,18 +1032,6 @@ function printSummary(summaries: Summary[], results: RunResult[], options: Optio
 
 // ---------------------------------------------------------------------------------------------
 
-/** The commit the server was built from, and whether src/ differed from it. */
-function describeCommit(): string {
-  try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const commit = git('log', '-1', '--format=%h %s');
-    const dirty = git('status', '--porcelain', '--', 'src') !== '';
-    return `${commit}${dirty ? ' (+ uncommitted changes in src/)' : ''}`;
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-}
-
 function libraryVersion(name: string): string {
   try {
     return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
@@ -1232,21 +1042,11 @@ function libraryVersion(name: string): string {
 
 async function main(): Promise<number> {
   const options = parseOptions();
-  if (options.kinds.includes('sfu')) {
-    try {
-      readFileSync(options.serverEntry);
-    } catch {
-      throw new Error(`${options.serverEntry} is missing: run \`npm run build\` first (npm run bench:sfu does)`);
-    }
-  }
+  if (options.kinds.includes('sfu')) assertBuilt(options.serverEntry, 'bench:sfu');
   const scenarios = scenariosOf(options);
   const perCase = (s: Scenario): number => 60 + options.idle + options.warmup + options.duration + options.drain + ((s.rooms * (s.perRoom + 1)) * CONNECT_PER_CLIENT_MS) / 1000;
   const budgetMs = scenarios.reduce((sum, s) => sum + perCase(s), 0) * options.kinds.length * options.runs * 1000;
-  const deadline = setTimeout(() => {
-    console.error(`bench: still running after ${Math.round(budgetMs / 1000)} s, giving up`);
-    void exitAfterCleanup(2);
-  }, budgetMs);
-  deadline.unref();
+  startDeadline(budgetMs);
 
   console.log(
     `SFU forwarding bench: ${scenarios.map((s) => s.title).join('; ')}; 1 publishing teacher per room` +
@@ -1257,7 +1057,7 @@ async function main(): Promise<number> {
   const entry = options.serverEntry === resolvePath(ROOT, SERVER_ENTRY) ? SERVER_ENTRY : `${options.serverEntry} (not the repository's build)`;
   console.log(`code: ${describeCommit()}; server: node ${entry}`);
   console.log(
-    `machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ` +
+    `machine: ${describeMachine()}, ` +
       `node-datachannel ${libraryVersion('node-datachannel')}`,
   );
   const results: RunResult[] = [];
@@ -1273,11 +1073,11 @@ async function main(): Promise<number> {
           result = await runCase(kind, scenario, run, options);
           result.caseSeconds = (performance.now() - caseStart) / 1000;
         } catch (error) {
-          if (exiting) return 130; // interrupted: the signal handler is stopping everything
+          if (isExiting()) return 130; // interrupted: the signal handler is stopping everything
           // A run that broke (a process died, a client did not connect) is reported and left out of the medians.
           const text = error instanceof Error ? error.message : String(error);
           failures.push({ kind, scenario: scenario.key, run, error: text });
-          console.log(`${kind.padEnd(5)} ${scenario.key.padEnd(12)} run ${run}/${options.runs}: !!! FAILED: ${text.replace(/\n/g, '\n  !!!   ')}`);
+          console.log(failureLine(`${kind.padEnd(5)} ${scenario.key.padEnd(12)} run ${run}/${options.runs}`, text));
           continue;
         }
         results.push(result);
@@ -1306,28 +1106,17 @@ async function main(): Promise<number> {
   const bad = results.filter((r) => irregularities(r, options).length > 0);
   if (bad.length || failures.length) {
     const lossy = results.filter((r) => !(r.lossPct <= options.maxLoss));
-    console.log('');
-    console.log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
-    console.log(
-      `!!! ${lossy.length ? `LOSS above ${options.maxLoss} % in ${lossy.length} runs; ` : ''}PROBLEM in ${bad.length + failures.length} of ` +
+    printBanner(
+      `${lossy.length ? `LOSS above ${options.maxLoss} % in ${lossy.length} runs; ` : ''}PROBLEM in ${bad.length + failures.length} of ` +
         `${results.length + failures.length} runs:`,
+      [
+        ...bad.map((r) => `${r.kind} ${r.scenario} run ${r.run}: ${irregularities(r, options).join('; ')}`),
+        ...failures.map((f) => `${f.kind} ${f.scenario} run ${f.run} FAILED: ${f.error.split('\n')[0]}`),
+      ],
     );
-    for (const r of bad) console.log(`!!!   ${r.kind} ${r.scenario} run ${r.run}: ${irregularities(r, options).join('; ')}`);
-    for (const f of failures) console.log(`!!!   ${f.kind} ${f.scenario} run ${f.run} FAILED: ${f.error.split('\n')[0]}`);
-    console.log('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
     return 1;
   }
   return 0;
 }
 
-main().then(
-  (code) => exitAfterCleanup(code),
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      console.error(`bench: ${error.message}\n\n${OPTION_HELP}`);
-    } else {
-      console.error('bench: failed:', error);
-    }
-    return exitAfterCleanup(2);
-  },
-);
+runBenchmark(main, OPTION_HELP);
