@@ -1,13 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { forgetDir, killOnExit, removeOnExit } from './reaper.js';
+import {
+  bindUdpOnce,
+  exitsWithin,
+  listenTcpOnce,
+  PortInUseError,
+  retryOnPortInUse,
+  startFailure,
+  supervise,
+  unrefChild,
+  type Exit,
+} from './child-process.js';
+import { removeDir, withTempDir } from './reaper.js';
 
 /*
  * Throwaway coturn TURN servers for tests: each one its own `turnserver` process (Debian package
@@ -29,8 +36,6 @@ const RELAY_RANGE_LOW = 20000;
 const RELAY_RANGE_HIGH = 32000;
 const RELAY_RANGE_SIZE = 16;
 
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
 export interface CoturnOptions {
   /** TURN REST API mode (`--use-auth-secret --static-auth-secret=SECRET`): credentials minted from it. */
   secret?: string;
@@ -43,9 +48,6 @@ export interface CoturnOptions {
   /** How long to wait until it answers a STUN binding request; default 10 s. */
   startTimeoutMs?: number;
 }
-
-/** turnserver could not bind its listening port (it then retries forever: it is killed and a new port picked). */
-class PortInUseError extends Error {}
 
 export class Coturn {
   /** `turn:127.0.0.1:PORT` (UDP; add `?transport=tcp` for TCP). */
@@ -71,25 +73,16 @@ export class Coturn {
     if (options.secret !== undefined && options.user !== undefined) {
       throw new Error('coturn: give either secret (TURN REST API) or user (static long-term credentials), not both');
     }
-    const dir = await mkdtemp(join(tmpdir(), 'wigglypuff-coturn-'));
-    removeOnExit(dir);
-    try {
-      for (let attempt = 1; ; attempt++) {
+    return withTempDir('wigglypuff-coturn-', (dir) =>
+      retryOnPortInUse(5, async () => {
         const port = await freeUdpTcpPort();
         const relayPorts = await freeUdpRange();
         const server = new Coturn(port, relayPorts, dir, serverArgs(port, relayPorts, dir, options));
-        try {
-          await server.launch(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-          return server;
-        } catch (error) {
-          if (!(error instanceof PortInUseError) || attempt >= 5) throw error;
-        }
-      }
-    } catch (error) {
-      forgetDir(dir);
-      await rm(dir, { recursive: true, force: true });
-      throw error;
-    }
+        // turnserver retries a busy listening port forever: launch() kills it and rejects with PortInUseError.
+        await server.launch(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+        return server;
+      }),
+    );
   }
 
   get pid(): number | undefined {
@@ -125,45 +118,33 @@ export class Coturn {
     if (child && child.exitCode === null && child.signalCode === null) {
       child.ref();
       child.kill('SIGKILL');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), KILL_TIMEOUT_MS)));
-      const result = await Promise.race([this.exited, timedOut]);
-      clearTimeout(timer);
+      const exitedInTime = await exitsWithin(this.exited, KILL_TIMEOUT_MS);
       child.unref();
-      if (result === 'timeout') throw new Error(`turnserver on port ${this.port} did not exit on SIGKILL in ${KILL_TIMEOUT_MS} ms`);
+      if (!exitedInTime) throw new Error(`turnserver on port ${this.port} did not exit on SIGKILL in ${KILL_TIMEOUT_MS} ms`);
     }
-    forgetDir(this.dir);
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    await removeDir(this.dir);
   }
 
   private launch(startTimeoutMs: number): Promise<void> {
-    const child = spawn('turnserver', this.args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
     this.output.length = 0;
-    killOnExit(child);
-    this.exited = new Promise<Exit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => {
-        if (child.pid === undefined) resolve({ code: null, signal: null }); // never started: no 'exit'
-      });
-    });
-    let spawnError: Error | undefined;
-    child.once('error', (error) => (spawnError = error));
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    if (child.pid !== undefined) startWatchdog(child, this.dir, this.exited);
-
     let bindFailed = false;
-    const record = (line: string): void => {
-      this.output.push(line);
-      if (this.output.length > MAX_OUTPUT_LINES) this.output.shift();
+    const supervised = supervise('turnserver', this.args, {
+      cwd: this.dir,
+      output: () => this.output,
+      maxLines: MAX_OUTPUT_LINES,
       // coturn retries a busy listening port forever ("Cannot bind ... listener socket to addr ...").
-      if (/Cannot bind .*listener socket to addr/.test(line) && !bindFailed) {
-        bindFailed = true;
-        child.kill('SIGKILL');
-      }
-    };
-    createInterface({ input: child.stdout! }).on('line', record);
-    createInterface({ input: child.stderr! }).on('line', record);
+      onLine: (line) => {
+        if (/Cannot bind .*listener socket to addr/.test(line) && !bindFailed) {
+          bindFailed = true;
+          child.kill('SIGKILL');
+        }
+      },
+      watchdogName: 'coturn-watchdog',
+      dir: this.dir,
+    });
+    const child = supervised.child;
+    this.child = child;
+    this.exited = supervised.exited;
 
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -178,35 +159,25 @@ export class Coturn {
             if (settled || timedOut || bindFailed) return;
             settled = true;
             clearTimeout(timer);
-            // From now on nobody awaits the process: don't let it keep the test process alive.
-            child.unref();
-            (child.stdout as Socket).unref();
-            (child.stderr as Socket).unref();
+            unrefChild(child);
             resolve();
             return;
           }
           await delay(PROBE_INTERVAL_MS);
         }
       })();
-      void this.exited.then(async ({ code, signal }) => {
+      void this.exited.then(async (exit) => {
         clearTimeout(timer);
         if (settled) return;
         settled = true;
-        await Promise.race([closed, delay(1000)]);
+        await supervised.drained();
         const log = this.output.join('\n');
-        if (spawnError) {
-          reject(
-            new Error(
-              `could not run turnserver (${spawnError.message}); install it with scripts/install-deps.sh (Debian package coturn)`,
-            ),
-          );
-        } else if (bindFailed) {
-          reject(new PortInUseError(`turnserver could not bind port ${this.port}:\n${log}`));
-        } else if (timedOut) {
-          reject(new Error(`turnserver on port ${this.port} did not answer STUN in ${startTimeoutMs} ms:\n${log}`));
-        } else {
-          reject(new Error(`turnserver on port ${this.port} exited (${signal ?? code}) before it was ready:\n${log}`));
-        }
+        reject(
+          startFailure('turnserver', 'coturn', this.port, exit, supervised.spawnError(), log, [
+            bindFailed && new PortInUseError(`turnserver could not bind port ${this.port}:\n${log}`),
+            timedOut && new Error(`turnserver on port ${this.port} did not answer STUN in ${startTimeoutMs} ms:\n${log}`),
+          ]),
+        );
       });
     });
   }
@@ -272,8 +243,8 @@ function stunBindingAnswered(port: number, timeoutMs: number): Promise<boolean> 
 /** A loopback port free for both UDP and TCP. */
 async function freeUdpTcpPort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const port = await bindUdp(0);
-    if (port !== null && (await listenTcp(port))) return port;
+    const port = await bindUdpOnce(0);
+    if (port !== null && (await listenTcpOnce(port)) !== null) return port;
   }
   throw new Error('found no loopback port free for both UDP and TCP');
 }
@@ -284,49 +255,8 @@ async function freeUdpRange(): Promise<{ min: number; max: number }> {
     const min = RELAY_RANGE_LOW + Math.floor(Math.random() * (RELAY_RANGE_HIGH - RELAY_RANGE_LOW - RELAY_RANGE_SIZE));
     const max = min + RELAY_RANGE_SIZE - 1;
     let free = true;
-    for (let port = min; port <= max && free; port++) free = (await bindUdp(port)) !== null;
+    for (let port = min; port <= max && free; port++) free = (await bindUdpOnce(port)) !== null;
     if (free) return { min, max };
   }
   throw new Error('found no free range of relay ports');
-}
-
-/** Binds a UDP socket on 127.0.0.1:`port` (0: any), closes it, and resolves to the port; null if taken. */
-function bindUdp(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const socket = createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolve(null);
-    });
-    socket.bind({ port, address: '127.0.0.1', exclusive: true }, () => {
-      const bound = socket.address().port;
-      socket.close(() => resolve(bound));
-    });
-  });
-}
-
-/** Whether TCP 127.0.0.1:`port` can be listened on (it is closed again). */
-function listenTcp(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A shell that SIGKILLs `child` and removes `dir` once its stdin, a pipe from this process, closes, i.e.
- * when this process is gone however it died. It is killed itself when `child` exits, so it never signals
- * a reused pid.
- */
-function startWatchdog(child: ChildProcess, dir: string, exited: Promise<Exit>): void {
-  const script = 'read _; kill -9 "$1" 2>/dev/null; sleep 0.2; rm -rf -- "$2"';
-  const watchdog = spawn('/bin/sh', ['-c', script, 'coturn-watchdog', String(child.pid), dir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  watchdog.on('error', () => undefined); // no /bin/sh: the exit handler still covers most cases
-  killOnExit(watchdog);
-  watchdog.unref();
-  (watchdog.stdin as Socket | null)?.unref();
-  void exited.then(() => watchdog.kill('SIGKILL'));
 }

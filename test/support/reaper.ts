@@ -1,5 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Processes and temp dirs the test helpers started, so that nothing outlives the test process: whatever
@@ -40,4 +43,26 @@ export function removeOnExit(dir: string): void {
 
 export function forgetDir(dir: string): void {
   dirs.delete(dir);
+}
+
+/**
+ * Makes a temp dir `<tmpdir>/<prefix>XXXXXX` (removed on exit) and resolves to what `use` resolves to; if
+ * `use` rejects, the dir is removed at once and the error passed on.
+ */
+export async function withTempDir<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  removeOnExit(dir);
+  try {
+    return await use(dir);
+  } catch (error) {
+    forgetDir(dir);
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Removes `dir` now (and no longer on exit). */
+export async function removeDir(dir: string): Promise<void> {
+  forgetDir(dir);
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -1,11 +1,17 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { forgetDir, killOnExit, removeOnExit } from './reaper.js';
+import {
+  exitsWithin,
+  listenTcpOnce,
+  PortInUseError,
+  retryOnPortInUse,
+  startFailure,
+  supervise,
+  unrefChild,
+  type Exit,
+} from './child-process.js';
+import { removeDir, withTempDir } from './reaper.js';
 
 /*
  * Throwaway Redis servers for tests: each one its own `redis-server` process on an ephemeral loopback
@@ -30,8 +36,6 @@ const MAX_OUTPUT_LINES = 1000;
 /** A cluster node also listens on port + 10000 (the cluster bus). */
 const CLUSTER_BUS_OFFSET = 10000;
 
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
-
 export interface RedisServerOptions {
   /** `--appendonly yes`: with it the data survives `kill()` + `restart()` (once written); default off. */
   appendonly?: boolean;
@@ -45,9 +49,6 @@ export interface RedisServerOptions {
   /** How long to wait for "Ready to accept connections"; default 10 s. */
   startTimeoutMs?: number;
 }
-
-/** redis-server exited at start because its port (or bus port) was taken. */
-class PortInUseError extends Error {}
 
 export class RedisServer {
   /** `redis://127.0.0.1:PORT` */
@@ -72,30 +73,15 @@ export class RedisServer {
 
   /** Starts a redis-server on a free loopback port and resolves once it accepts commands. */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-    const dir = await mkdtemp(join(tmpdir(), 'wigglypuff-redis-'));
-    removeOnExit(dir);
-    try {
-      // The port is free when picked but another process may take it before redis binds it: pick again.
-      for (let attempt = 1; ; attempt++) {
+    return withTempDir('wigglypuff-redis-', (dir) =>
+      retryOnPortInUse(5, async () => {
         const port = await freePort(options.cluster ?? false);
-        const server = new RedisServer(
-          port,
-          dir,
-          serverArgs(port, dir, options),
-          options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
-        );
-        try {
-          await server.launch();
-          return server;
-        } catch (error) {
-          if (!(error instanceof PortInUseError) || attempt >= 5) throw error;
-        }
-      }
-    } catch (error) {
-      forgetDir(dir);
-      await rm(dir, { recursive: true, force: true });
-      throw error;
-    }
+        const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+        const server = new RedisServer(port, dir, serverArgs(port, dir, options), startTimeoutMs);
+        await server.launch();
+        return server;
+      }),
+    );
   }
 
   /** Whether the process is up (started and not exited; a paused one counts as running). */
@@ -121,11 +107,7 @@ export class RedisServer {
     child.ref(); // keep the test process alive until the exit arrives
     child.kill(signal);
     if (this.paused && signal !== 'SIGKILL') child.kill('SIGCONT'); // a stopped process handles no signal
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), KILL_TIMEOUT_MS)));
-    const result = await Promise.race([this.exited, timedOut]);
-    clearTimeout(timer);
-    if (result === 'timeout') {
+    if (!(await exitsWithin(this.exited, KILL_TIMEOUT_MS))) {
       child.unref();
       throw new Error(`redis-server on port ${this.port} did not exit on ${signal} in ${KILL_TIMEOUT_MS} ms`);
     }
@@ -170,8 +152,7 @@ export class RedisServer {
     if (this.stopped) return;
     this.stopped = true;
     await this.kill('SIGKILL');
-    forgetDir(this.dir);
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    await removeDir(this.dir);
   }
 
   /**
@@ -185,34 +166,22 @@ export class RedisServer {
   }
 
   private launch(): Promise<void> {
-    const child = spawn('redis-server', this.args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
     this.output = [];
+    const supervised = supervise('redis-server', this.args, {
+      cwd: this.dir,
+      output: () => this.output,
+      maxLines: MAX_OUTPUT_LINES,
+      watchdogName: 'redis-watchdog',
+      dir: this.dir,
+    });
+    const { child, stdout } = supervised;
+    this.child = child;
     this.paused = false;
     this.running = true;
-    killOnExit(child);
-    this.exited = new Promise<Exit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => {
-        if (child.pid === undefined) resolve({ code: null, signal: null }); // never started: no 'exit'
-      });
-    });
-    // 'close' comes after the output pipes are drained ('exit' may come before the last log lines).
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    let spawnError: Error | undefined;
-    child.once('error', (error) => (spawnError = error));
+    this.exited = supervised.exited;
     void this.exited.then(() => {
       if (this.child === child) this.running = false;
     });
-    if (child.pid !== undefined) startWatchdog(child, this.dir, this.exited);
-
-    const record = (line: string): void => {
-      this.output.push(line);
-      if (this.output.length > MAX_OUTPUT_LINES) this.output.shift();
-    };
-    createInterface({ input: child.stderr! }).on('line', record);
-    const stdout = createInterface({ input: child.stdout! });
-    stdout.on('line', record);
 
     return new Promise((resolve, reject) => {
       let timedOut = false;
@@ -224,31 +193,21 @@ export class RedisServer {
         if (!line.includes(READY_LINE)) return;
         clearTimeout(timer);
         stdout.off('line', onLine);
-        // From now on nobody awaits the process: don't let it keep the test process alive.
-        child.unref();
-        (child.stdout as Socket).unref();
-        (child.stderr as Socket).unref();
+        unrefChild(child);
         resolve();
       };
       stdout.on('line', onLine);
-      void this.exited.then(async ({ code, signal }) => {
+      void this.exited.then(async (exit) => {
         clearTimeout(timer);
         stdout.off('line', onLine);
-        await Promise.race([closed, delay(1000)]);
+        await supervised.drained();
         const log = this.output.join('\n');
-        if (spawnError) {
-          reject(
-            new Error(
-              `could not run redis-server (${spawnError.message}); install it with scripts/install-deps.sh (Debian package redis-server)`,
-            ),
-          );
-        } else if (timedOut) {
-          reject(new Error(`redis-server on port ${this.port} was not ready in ${this.startTimeoutMs} ms:\n${log}`));
-        } else if (/Address already in use/.test(log)) {
-          reject(new PortInUseError(`redis-server could not bind port ${this.port}:\n${log}`));
-        } else {
-          reject(new Error(`redis-server on port ${this.port} exited (${signal ?? code}) before it was ready:\n${log}`));
-        }
+        reject(
+          startFailure('redis-server', 'redis-server', this.port, exit, supervised.spawnError(), log, [
+            timedOut && new Error(`redis-server on port ${this.port} was not ready in ${this.startTimeoutMs} ms:\n${log}`),
+            /Address already in use/.test(log) && new PortInUseError(`redis-server could not bind port ${this.port}:\n${log}`),
+          ]),
+        );
       });
     });
   }
@@ -360,40 +319,11 @@ function serverArgs(port: number, dir: string, options: RedisServerOptions): str
 /** A loopback port nothing listens on; with `clusterBus`, below 55535 and with port + 10000 free too. */
 async function freePort(clusterBus: boolean): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const port = await listenOnce(0);
+    const port = await listenTcpOnce(0);
     if (port === null) continue;
     if (!clusterBus) return port;
     if (port + CLUSTER_BUS_OFFSET >= 65535) continue;
-    if ((await listenOnce(port + CLUSTER_BUS_OFFSET)) !== null) return port;
+    if ((await listenTcpOnce(port + CLUSTER_BUS_OFFSET)) !== null) return port;
   }
   throw new Error('found no free loopback port');
-}
-
-/** Binds 127.0.0.1:`port` (0: any), closes it again, and resolves to the port; null if it was taken. */
-function listenOnce(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(null));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
-      const { port: bound } = server.address() as AddressInfo;
-      server.close(() => resolve(bound));
-    });
-  });
-}
-
-/**
- * A shell that SIGKILLs `child` and removes `dir` once its stdin, a pipe from this process, closes, i.e.
- * when this process is gone however it died. It is killed itself when `child` exits, so it never signals
- * a reused pid.
- */
-function startWatchdog(child: ChildProcess, dir: string, exited: Promise<Exit>): void {
-  const script = 'read _; kill -9 "$1" 2>/dev/null; sleep 0.2; rm -rf -- "$2"';
-  const watchdog = spawn('/bin/sh', ['-c', script, 'redis-watchdog', String(child.pid), dir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  watchdog.on('error', () => undefined); // no /bin/sh: the exit handler still covers most cases
-  killOnExit(watchdog);
-  watchdog.unref();
-  (watchdog.stdin as Socket | null)?.unref();
-  void exited.then(() => watchdog.kill('SIGKILL'));
 }
