@@ -12,6 +12,8 @@ export type RedisClient = Redis | Cluster;
 const COMMANDS: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false };
 const SUBSCRIBER: RedisOptions = { enableOfflineQueue: false, autoResubscribe: true, lazyConnect: false };
 
+const CLUSTER_COMMAND_TIMEOUT_MS = 2000;
+
 function connect(config: RedisConfig, options: RedisOptions, name: string): RedisClient {
   if (!config.cluster) return new Redis(config.urls[0]!, { ...options, connectionName: name });
   const nodes = config.urls.map((url) => {
@@ -20,10 +22,14 @@ function connect(config: RedisConfig, options: RedisOptions, name: string): Redi
   });
   const first = new URL(config.urls[0]!);
   const clusterOptions: ClusterOptions = {
-    enableOfflineQueue: options.enableOfflineQueue ?? false,
+    // ioredis opens its connection to each master on first use and refreshes slots on its own: a
+    // command must wait for that instead of failing, so a cluster queues (with commandTimeout above).
+    enableOfflineQueue: true,
     shardedSubscribers: true,
     redisOptions: {
       ...options,
+      // With the queue on (below), a bound on every command keeps "unavailable" prompt when Redis is lost.
+      commandTimeout: CLUSTER_COMMAND_TIMEOUT_MS,
       connectionName: name,
       username: first.username || undefined,
       password: first.password || undefined,
