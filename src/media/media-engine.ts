@@ -70,12 +70,9 @@ export class MediaEngine implements MediaSignaling {
     this.release(room, hosted);
   }
 
-  /** Drops every room this node hosts, telling their clients to offer again (to another node). */
-  closeAll(message: MediaMessage['action'] = 'MediaClosed'): void {
-    for (const [room, hosted] of this.hosted) {
-      hosted.media.close(message === 'MediaClosed');
-      this.release(room, hosted, true);
-    }
+  /** Drops every room this node hosts (shutdown: the clients are told `Reconnect` on their sockets). */
+  closeAll(): void {
+    for (const room of [...this.hosted.keys()]) this.drop(room, false);
   }
 
   private async host(room: string): Promise<HostedRoom> {

@@ -46,7 +46,7 @@ export class MediaPeer {
 
   constructor(
     readonly name: string,
-    private readonly plan: MediaPlan,
+    plan: MediaPlan,
     slotSsrcs: readonly number[],
     private readonly network: MediaNetwork,
     private readonly handlers: MediaPeerHandlers,

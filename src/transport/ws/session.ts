@@ -79,10 +79,6 @@ export class Session {
     socket.once('close', (code) => handlers.onClose(this, code === 1006 || this.slow));
   }
 
-  get isOpen(): boolean {
-    return this.socket.readyState === this.socket.OPEN;
-  }
-
   /**
    * Sends the joiner's snapshot, then every event that arrived meanwhile and is newer than it.
    * `missed`: the client asked to resume from a seq that is no longer kept.
