@@ -39,6 +39,7 @@ type Role =
 export class MediaPeer {
   private readonly pc: InstanceType<typeof PeerConnection>;
   private readonly slotTracks: Track[] = [];
+  private readonly slotOpen: boolean[] = [];
   /** Every track, held for the peer's life: a Track object that is garbage-collected stops its callbacks. */
   private readonly tracks: Track[] = [];
   private readonly midIndex = new Map<string, number>();
@@ -86,8 +87,10 @@ export class MediaPeer {
         const description = new Audio(media.mid, 'SendOnly');
         description.addOpusCodec(entry.media.opus.payloadType, entry.media.opus.fmtp || undefined);
         description.addSSRC(slotSsrcs[entry.slot]!, CNAME, CNAME, `slot-${entry.slot}`);
+        // No onMessage: each registered callback is one more libuv async handle, and libuv walks them
+        // all on every wake-up of the loop. The receivers' RTCP, unread, stays in libdatachannel's
+        // per-track queue, which keeps at most 1024 messages and drops the rest.
         const track = this.pc.addTrack(description);
-        track.onMessage(() => undefined); // receivers' RTCP: nothing to do with it
         this.tracks.push(track);
         this.slotTracks.push(track);
       } else if (media.kind === 'audio') {
@@ -129,9 +132,14 @@ export class MediaPeer {
     const track = this.slotTracks[slot];
     if (!track || this.closed) return false;
     try {
-      return track.isOpen() && track.sendMessageBinary(packet);
+      if (!this.slotOpen[slot]) {
+        // Asked only until the slot opens: a slot never reopens, and a closed one throws below.
+        if (!track.isOpen()) return false;
+        this.slotOpen[slot] = true;
+      }
+      return track.sendMessageBinary(packet);
     } catch {
-      return false; // the track closed under us; the state callback closes the peer
+      return false; // the track closed under us; the health poll closes the peer
     }
   }
 
