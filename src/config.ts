@@ -28,6 +28,7 @@ const Env = Type.Object({
   HISTORY_SIZE: Type.Integer({ default: 1000, minimum: 1 }),
   HISTORY_MAX_AGE_MS: Type.Integer({ default: 600000, minimum: 1000 }),
   AUDIO_SLOTS: Type.Integer({ default: 3, minimum: 1, maximum: 16 }),
+  AUDIO_DTX: Type.Boolean({ default: true }),
   MEDIA_PORT: Type.Integer({ default: 6030, minimum: 0, maximum: 65535 }),
   MEDIA_PORT_RANGE: Type.String({ default: '', pattern: '^$|^[0-9]{1,5}-[0-9]{1,5}$' }),
   MEDIA_BIND_ADDRESS: Type.String({ default: '' }),
@@ -101,6 +102,8 @@ export interface LimitsConfig {
 export interface MediaConfig {
   /** Voices each listener receives at once. */
   audioSlots: number;
+  /** Ask every microphone for Opus DTX: a silent one then sends a few packets a second instead of 50. */
+  dtx: boolean;
   /** UDP ports for WebRTC: one port shared by all peers (ICE UDP mux; 0 = any free port), or a range. */
   ports: { begin: number; end: number };
   bindAddress?: string;
@@ -188,6 +191,7 @@ function mediaConfig(env: Env): MediaConfig {
   }
   return {
     audioSlots: env.AUDIO_SLOTS,
+    dtx: env.AUDIO_DTX,
     ports,
     bindAddress: env.MEDIA_BIND_ADDRESS || undefined,
     announceAddress: env.MEDIA_ANNOUNCE_ADDRESS || undefined,

@@ -74,6 +74,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   let cluster: RedisClusterNode | undefined;
   const media = new MediaEngine({
     slots: config.media.audioSlots,
+    dtx: config.media.dtx,
     network: {
       iceServers: () => serverIceServers(config),
       bindAddress: config.media.bindAddress,

@@ -122,6 +122,27 @@ describe('audio SFU on one node', () => {
     await teacher.waitUntilSilentOf(660, 5000);
   });
 
+  test('the microphone is answered with Opus DTX: a silent one sends a few packets a second, a speaking one 50', async () => {
+    const name = await room();
+    const speaking = await join(name, 'teacher', 440);
+    const silent = await join(name, 'silent', 660, 0);
+    await Promise.all([speaking.waitForConnected(), silent.waitForConnected()]);
+    const micFmtp = (sdp: string) => {
+      const mic = sdp.split(/\r\nm=/)[1]!; // the first m-line is the microphone (the recipe)
+      return /a=fmtp:\d+ (.*)/.exec(mic)?.[1] ?? '';
+    };
+    assert.match(micFmtp(silent.lastAnswer!), /(^|;)usedtx=1(;|$)/);
+    // Let the encoders settle, then count what each microphone sends over two seconds.
+    await speaking.waitUntilSent(100);
+    await silent.waitUntilSent(1);
+    const before = await Promise.all([speaking.packetsSent(), silent.packetsSent()]);
+    const start = performance.now();
+    await speaking.waitUntilSent(before[0] + 100); // 2 s at 50 packets/s
+    const seconds = (performance.now() - start) / 1000;
+    const silentRate = ((await silent.packetsSent()) - before[1]) / seconds;
+    assert.ok(silentRate < 15, `the silent microphone sent ${silentRate.toFixed(1)} packets/s`);
+  });
+
   test('an offer without Opus is refused with invalid_message', async () => {
     const name = await room();
     const { WsClient } = await import('./support/ws-client.js');

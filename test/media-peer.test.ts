@@ -60,7 +60,7 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
   let answered = false;
   const peer = new MediaPeer(
     'server',
-    planAnswer(offer, 2),
+    planAnswer(offer, { slots: 2, dtx: true }),
     [1111, 2222],
     { iceServers: () => [], bindAddress: '127.0.0.1', ports: { begin: port, end: port } },
     {

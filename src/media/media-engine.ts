@@ -8,6 +8,8 @@ import { RoomMedia, type MediaAddress } from './room-media.js';
 
 export interface MediaEngineOptions {
   slots: number;
+  /** Answer microphones with Opus DTX (see planAnswer). */
+  dtx: boolean;
   network: MediaNetwork;
   rooms: RoomService;
   store: RoomStore;
@@ -81,6 +83,7 @@ export class MediaEngine implements MediaSignaling {
     const media = new RoomMedia({
       room,
       slots: this.options.slots,
+      dtx: this.options.dtx,
       network: this.options.network,
       send: this.options.deliver,
       log: this.options.log,

@@ -38,7 +38,7 @@ export function parseOffer(sdp: string): OfferedMedia[] {
 
 /** How the SFU answers an offer: which m-line carries the microphone, which ones are receive slots. */
 export interface MediaPlan {
-  /** The client's microphone (absent for a listen-only client). */
+  /** The client's microphone (absent for a listen-only client), with the Opus parameters to answer. */
   uplink?: OfferedMedia & { opus: NonNullable<OfferedMedia['opus']> };
   /** Receive slots, in m-line order. */
   slots: (OfferedMedia & { opus: NonNullable<OfferedMedia['opus']> })[];
@@ -46,19 +46,29 @@ export interface MediaPlan {
   unused: OfferedMedia[];
 }
 
+export interface AnswerOptions {
+  /** Receive slots to answer at most. */
+  slots: number;
+  /** Ask the microphone for Opus DTX (`usedtx=1`, RFC 7587). */
+  dtx: boolean;
+}
+
 /**
  * The recipe (docs/protocol.md, "Audio"): the first audio m-line that sends is the microphone; the
- * audio m-lines after it that receive are the slots, at most `maxSlots`; the rest stay inactive.
+ * audio m-lines after it that receive are the slots, at most `options.slots`; the rest stay inactive.
+ * The microphone is answered with the client's own Opus parameters, plus `usedtx=1` when
+ * `options.dtx`: a parameter in the answer tells the client's encoder what the SFU wants to receive,
+ * so a silent microphone then sends a few packets a second instead of 50.
  */
-export function planAnswer(sdp: string, maxSlots: number): MediaPlan {
+export function planAnswer(sdp: string, options: AnswerOptions): MediaPlan {
   const offered = parseOffer(sdp);
   if (offered.length === 0) throw new AppError('invalid_message', 'the offer has no m-line');
   const plan: MediaPlan = { slots: [], unused: [] };
   for (const media of offered) {
     const audio = media.kind === 'audio' && media.opus ? (media as OfferedMedia & { opus: NonNullable<OfferedMedia['opus']> }) : undefined;
     if (audio && !plan.uplink && plan.slots.length === 0 && (media.direction === 'sendonly' || media.direction === 'sendrecv')) {
-      plan.uplink = audio;
-    } else if (audio && plan.slots.length < maxSlots && (media.direction === 'recvonly' || media.direction === 'sendrecv')) {
+      plan.uplink = { ...audio, opus: { ...audio.opus, fmtp: withDtx(audio.opus.fmtp, options.dtx) } };
+    } else if (audio && plan.slots.length < options.slots && (media.direction === 'recvonly' || media.direction === 'sendrecv')) {
       plan.slots.push(audio);
     } else {
       plan.unused.push(media);
@@ -68,4 +78,13 @@ export function planAnswer(sdp: string, maxSlots: number): MediaPlan {
     throw new AppError('invalid_message', 'the offer has no Opus audio to send or receive');
   }
   return plan;
+}
+
+/** Opus fmtp parameters (`a=fmtp:<pt> key=value;...`) with `usedtx` set as asked. */
+export function withDtx(fmtp: string, dtx: boolean): string {
+  const parameters = fmtp
+    .split(';')
+    .map((parameter) => parameter.trim())
+    .filter((parameter) => parameter !== '' && !/^usedtx=/i.test(parameter));
+  return [...parameters, `usedtx=${dtx ? 1 : 0}`].join(';');
 }

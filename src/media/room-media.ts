@@ -36,6 +36,7 @@ interface Participant {
 export interface RoomMediaOptions {
   room: string;
   slots: number;
+  dtx: boolean;
   network: MediaNetwork;
   send(to: MediaAddress, message: MediaMessage): void;
   log: Logger;
@@ -70,7 +71,7 @@ export class RoomMedia {
 
   /** A participant's (new) offer: any earlier peer of the same uuid is replaced. Returns the answer. */
   offer(address: MediaAddress, sdp: string): string {
-    const plan = planAnswer(sdp, this.options.slots);
+    const plan = planAnswer(sdp, { slots: this.options.slots, dtx: this.options.dtx });
     this.remove(address.uuid, undefined, false);
     const ssrcs = plan.slots.map(() => randomInt(1, 0xffffffff));
     const participant: Participant = {

@@ -86,6 +86,8 @@ export class AudioParticipant {
   /** Offers sent and answers applied, over every PeerConnection. */
   offers = 0;
   answers = 0;
+  /** The SDP of the last answer applied. */
+  lastAnswer: string | undefined;
   /** The last ActiveSpeakers, and all of them in order. */
   activeSpeakers: ActiveSpeakers | undefined;
   readonly activeSpeakersHistory: ActiveSpeakers[] = [];
@@ -266,6 +268,30 @@ export class AudioParticipant {
     return stats;
   }
 
+  /** Audio RTP packets the microphone has sent on the current PeerConnection (0 when listen-only). */
+  async packetsSent(): Promise<number> {
+    const session = this.session;
+    if (!session || this.closed) return 0;
+    let sent = 0;
+    (await session.pc.getStats()).forEach((entry: Record<string, any>) => {
+      if (entry.type === 'outbound-rtp' && (entry.kind ?? entry.mediaType) === 'audio') sent += Number(entry.packetsSent ?? 0);
+    });
+    return sent;
+  }
+
+  /** Resolves once the microphone has sent at least `count` packets on the current PeerConnection. */
+  async waitUntilSent(count: number, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const sent = await this.packetsSent();
+      if (sent >= count) return;
+      if (this.closed || performance.now() > deadline) {
+        throw new Error(`${this.uuid}: sent ${sent} of ${count} packets within ${timeoutMs} ms; ${this.describe()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
   /**
    * Closes the PeerConnection and does the whole offer again with a new one (same microphone track,
    * same slots; received audio history is kept). Done by itself when MediaReconnect arrives.
@@ -405,6 +431,7 @@ export class AudioParticipant {
     if (this.session !== session) return;
     session.remoteSet = true;
     this.answers++;
+    this.lastAnswer = message.sdp;
     for (const candidate of session.remoteCandidates.splice(0)) {
       await this.addCandidate(session, candidate);
     }

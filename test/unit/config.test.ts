@@ -11,7 +11,7 @@ test('the defaults: one node on 0.0.0.0:6030, rooms in memory, media on UDP 6030
   assert.deepEqual(config.turn, { mode: 'none' });
   assert.equal(config.reconnectGraceMs, 15000);
   assert.deepEqual(config.history, { size: 1000, maxAgeMs: 600000 });
-  assert.deepEqual(config.media, { audioSlots: 3, ports: { begin: 6030, end: 6030 }, bindAddress: undefined, announceAddress: undefined });
+  assert.deepEqual(config.media, { audioSlots: 3, dtx: true, ports: { begin: 6030, end: 6030 }, bindAddress: undefined, announceAddress: undefined });
 });
 
 test('Redis, a Redis Cluster, and the mistakes that stop the start', () => {
@@ -51,6 +51,11 @@ test('TRUST_PROXY: off, on, or a list of proxy addresses; anything else stops th
   assert.throws(() => loadConfig({ TRUST_PROXY: 'TRUE' }), ConfigError);
   assert.throws(() => loadConfig({ API_KEY: 'short', JOIN_TOKEN_SECRET: 'x'.repeat(32) }), ConfigError);
   assert.throws(() => loadConfig({ API_KEY: 'k'.repeat(16) }), ConfigError, 'both or neither');
+});
+
+test('AUDIO_DTX: on unless false; anything but a boolean stops the start', () => {
+  assert.equal(loadConfig({ AUDIO_DTX: 'false' }).media.dtx, false);
+  assert.throws(() => loadConfig({ AUDIO_DTX: 'sometimes' }), ConfigError);
 });
 
 test('a port range turns off the shared media port', () => {
