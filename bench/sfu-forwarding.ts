@@ -8,8 +8,8 @@
  *   room-L     one room: 1 teacher publishing, L listen-only students (default L = 100, 200, 400);
  *   rooms-RxN  R rooms, each 1 teacher publishing + N listen-only students (default 20 x 10).
  *
- * With --student-mics every student also publishes (silence, 50 packets/s) and the teacher's MuteAll
- * mutes them all: the SFU receives every microphone and forwards only the teachers (+mics scenarios).
+ * With --student-mics every student also publishes silence (--student-mic-rate packets/s: 5, what a
+ * browser sends with Opus DTX, which the server asks for; 50 without) and the teacher's MuteAll mutes them all: the SFU receives every microphone and forwards only the teachers (+mics scenarios).
  *
  * Kinds, run alternately, each on fresh processes every run:
  *
@@ -103,6 +103,7 @@ interface Options {
   maxLoss: number;
   concurrency: number;
   studentMics: boolean;
+  studentMicRate: number;
   cpuProf: string | undefined;
   serverEntry: string;
   json: string | undefined;
@@ -125,8 +126,11 @@ const OPTION_HELP = `usage: npm run bench:sfu -- [options]
   --kinds LIST       sfu,relay (or one of them)                           env BENCH_KINDS       default sfu,relay
   --max-loss PCT     loss above this (%) fails the run                    env BENCH_MAX_LOSS    default 0.5
   --concurrency C    clients connecting at once (per client process)      env BENCH_CONCURRENCY default 16
-  --student-mics     students also publish (silence, 50 packets/s) while the teacher's MuteAll
-                     mutes them: the SFU receives and drops their packets  env BENCH_STUDENT_MICS=1
+  --student-mics     students also publish silence while the teacher's MuteAll mutes them:
+                     the SFU receives and drops their packets              env BENCH_STUDENT_MICS=1
+  --student-mic-rate M  packets/s of each such microphone: 5 is what a browser sends for a silent
+                     microphone when the answer asks for Opus DTX (the server's AUDIO_DTX default),
+                     50 without DTX                                        env BENCH_STUDENT_MIC_RATE default 5
   --cpu-prof DIR     run the SFU server with node --cpu-prof into DIR     env BENCH_CPU_PROF
   --server-entry F   the server's entry point (another build of it)       env BENCH_SERVER_ENTRY default dist/main.js
   --json FILE        also write every run and the medians as JSON         env BENCH_JSON
@@ -150,6 +154,7 @@ function parseCommandLine() {
       'max-loss': { type: 'string' },
       concurrency: { type: 'string' },
       'student-mics': { type: 'boolean' },
+      'student-mic-rate': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'server-entry': { type: 'string' },
       json: { type: 'string' },
@@ -185,6 +190,7 @@ function parseOptions(): Options {
     maxLoss: number('--max-loss', pick(values['max-loss'], 'BENCH_MAX_LOSS'), 0.5, false, 0, 100),
     concurrency: number('--concurrency', pick(values.concurrency, 'BENCH_CONCURRENCY'), 16, true, 1, 1000),
     studentMics: values['student-mics'] ?? ['1', 'true', 'yes'].includes((process.env['BENCH_STUDENT_MICS'] ?? '').toLowerCase()),
+    studentMicRate: number('--student-mic-rate', pick(values['student-mic-rate'], 'BENCH_STUDENT_MIC_RATE'), 5, false, 0.5, 1000),
     cpuProf: pick(values['cpu-prof'], 'BENCH_CPU_PROF') || undefined,
     serverEntry: resolvePath(ROOT, pick(values['server-entry'], 'BENCH_SERVER_ENTRY') || SERVER_ENTRY),
     json: pick(values.json, 'BENCH_JSON') || undefined,
@@ -715,6 +721,7 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
       type: 'start',
       t0: t0.toString(),
       rate,
+      micRate: options.studentMicRate,
       payload: options.payload,
       warmupPackets,
       measuredPackets,
@@ -763,6 +770,7 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
       listened: listened.listener!,
       published: mergePublishers(sent.publisher ?? published.publisher!, listened.publisher),
       uplinks: start.publishersTotal,
+      micUplinks: students.filter((s) => s.mic).length,
       ingressDrops,
       otherUdpDrops,
       workerProblems: [...published.problems.map((p) => `publisher process: ${p}`), ...listened.problems.map((p) => `listener process: ${p}`)],
@@ -801,6 +809,7 @@ function figures(
     listened: ListenerReport;
     published: PublisherReport;
     uplinks: number;
+    micUplinks: number;
     ingressDrops: number;
     otherUdpDrops: number;
     workerProblems: string[];
@@ -842,7 +851,7 @@ function figures(
     publishers: scenario.rooms,
     streams: listeners,
     uplinks: data.uplinks,
-    receivedPerSec: data.uplinks * options.rate,
+    receivedPerSec: (data.uplinks - data.micUplinks) * options.rate + data.micUplinks * options.studentMicRate,
     setupSeconds: data.setupSeconds,
     caseSeconds: NaN,
     forwardedPerSec: received / (data.measuredPackets / options.rate),
@@ -1050,7 +1059,7 @@ async function main(): Promise<number> {
 
   console.log(
     `SFU forwarding bench: ${scenarios.map((s) => s.title).join('; ')}; 1 publishing teacher per room` +
-      `${options.studentMics ? ' (and every student publishing silence, muted by MuteAll)' : ''}, ` +
+      `${options.studentMics ? ` (and every student publishing silence at ${options.studentMicRate} packets/s, muted by MuteAll)` : ''}, ` +
       `${options.rate} packets/s of ${options.payload}-byte payload, K=${options.slots} receive slots; ` +
       `idle ${options.idle} s, warm-up ${options.warmup} s, measured ${options.duration} s; ${options.runs} runs of ${options.kinds.join(' and ')}`,
   );

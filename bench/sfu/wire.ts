@@ -116,8 +116,10 @@ export interface StartRequest {
   /** process.hrtime.bigint() of packet 0 of publisher 0, as a decimal string. */
   t0: string;
   rate: number;
+  /** Packets per second of each student's microphone (--student-mic-rate). */
+  micRate: number;
   payload: number;
-  /** Packets per publisher: warm-up, then measured. */
+  /** Packets per teacher: warm-up, then measured. */
   warmupPackets: number;
   measuredPackets: number;
   /** All publishers of the run (for staggering); this worker's publishers are spread over them. */

@@ -183,6 +183,8 @@ class Listeners {
 interface Publisher {
   /** Payload id and stagger slot. */
   id: number;
+  /** A student's muted, silent microphone (sends at the StartRequest's micRate), not a teacher. */
+  mic: boolean;
   level: number;
   ssrc: number;
   seq0: number;
@@ -196,8 +198,15 @@ let publisherReport: PublisherReport | undefined;
 
 function runPublishers(publishers: Publisher[], request: StartRequest): void {
   const t0 = BigInt(request.t0);
-  const periodNs = 1e9 / request.rate;
-  const total = request.warmupPackets + request.measuredPackets;
+  // A process runs either the teachers or the students' microphones, never both.
+  const mics = publishers.some((publisher) => publisher.mic);
+  if (mics && !publishers.every((publisher) => publisher.mic)) throw new Error('teachers and microphones in one process');
+  const rate = mics ? request.micRate : request.rate;
+  const periodNs = 1e9 / rate;
+  // The microphones send over the same span of time as the teachers, at their own rate.
+  const total = mics
+    ? Math.ceil(((request.warmupPackets + request.measuredPackets) * rate) / request.rate)
+    : request.warmupPackets + request.measuredPackets;
   const P = request.publishersTotal;
   for (const publisher of publishers) {
     publisher.packet = makePacket(request.payload, publisher.ssrc, publisher.seq0, publisher.ts0, publisher.id, publisher.level);
@@ -324,6 +333,7 @@ function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: nu
         track.onMessage(() => undefined); // RTCP from the SFU, if any
         const publisher: Publisher = {
           id: spec.publisherId,
+          mic: !spec.publisher,
           level: spec.publisher ? LOUD_LEVEL : SILENT_LEVEL,
           ssrc,
           seq0: randomInt(0, 0x10000),
@@ -522,6 +532,7 @@ async function setup(request: SetupRequest): Promise<Record<string, number>> {
       ports[`pub:${spec.room}`] = socket.address().port;
       publishers.push({
         id: spec.publisherId,
+        mic: false,
         level: LOUD_LEVEL,
         ssrc: randomInt(1, 0xffffffff),
         seq0: randomInt(0, 0x10000),
@@ -545,6 +556,7 @@ async function setup(request: SetupRequest): Promise<Record<string, number>> {
         // The muted microphone: the relay has an empty route for it (it drops what it gets).
         publishers.push({
           id: spec.publisherId,
+          mic: true,
           level: SILENT_LEVEL,
           ssrc: randomInt(1, 0xffffffff),
           seq0: randomInt(0, 0x10000),
