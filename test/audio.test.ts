@@ -143,6 +143,22 @@ describe('audio SFU on one node', () => {
     assert.ok(silentRate < 15, `the silent microphone sent ${silentRate.toFixed(1)} packets/s`);
   });
 
+  test('the server answers a microphone\'s sender reports with receiver reports', async () => {
+    const name = await room();
+    const speaker = await join(name, 'teacher', 440);
+    await speaker.waitForConnected();
+    // libwebrtc sends an audio sender report about every 5 s; remote-inbound-rtp appears once a
+    // receiver report about the microphone's stream has come back.
+    const deadline = performance.now() + 20_000;
+    let reports = await speaker.audioStats('remote-inbound-rtp');
+    while (reports.length === 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      reports = await speaker.audioStats('remote-inbound-rtp');
+    }
+    assert.equal(reports.length, 1, 'no receiver report reached the client within 20 s');
+    assert.ok(Number(reports[0]!.packetsLost ?? 0) <= 1, `the SFU reported ${reports[0]!.packetsLost} packets lost`);
+  });
+
   test('an offer without Opus is refused with invalid_message', async () => {
     const name = await room();
     const { WsClient } = await import('./support/ws-client.js');

@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import type { MediaPlan } from './offer.js';
 import { isRtp } from './rtp.js';
 
-const { Audio, PeerConnection } = nodeDataChannel;
+const { Audio, PeerConnection, RtcpReceivingSession } = nodeDataChannel;
 type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
+type MediaHandler = InstanceType<typeof RtcpReceivingSession>;
 
 export interface MediaNetwork {
   /** ICE servers in libdatachannel's form (`stun:host:port`, `turn:user:pass@host:port`), fresh per peer. */
@@ -18,7 +19,7 @@ export interface MediaNetwork {
 
 export interface MediaPeerHandlers {
   candidate(candidate: string, mid: string, index: number): void;
-  /** An RTP packet from the client's microphone (RTCP is dropped here). */
+  /** An RTP packet from the client's microphone (its RTCP is consumed natively, see addTrackWithRtcp). */
   rtp(packet: Buffer): void;
   /** ICE/DTLS failed or the peer closed: the client must offer again. */
   closed(): void;
@@ -42,6 +43,8 @@ export class MediaPeer {
   private readonly slotOpen: boolean[] = [];
   /** Every track, held for the peer's life: a Track object that is garbage-collected stops its callbacks. */
   private readonly tracks: Track[] = [];
+  /** The tracks' RTCP handlers, held alike. */
+  private readonly rtcpHandlers: MediaHandler[] = [];
   private readonly midIndex = new Map<string, number>();
   private closed = false;
 
@@ -76,8 +79,7 @@ export class MediaPeer {
         if (media.audioLevelId !== undefined) {
           description.parseSdpLine(`a=extmap:${media.audioLevelId} urn:ietf:params:rtp-hdrext:ssrc-audio-level`);
         }
-        const track = this.pc.addTrack(description);
-        this.tracks.push(track);
+        const track = this.addTrackWithRtcp(description);
         track.onMessage(
           this.guard('rtp', (packet: Buffer) => {
             if (isRtp(packet)) handlers.rtp(packet);
@@ -88,11 +90,8 @@ export class MediaPeer {
         description.addOpusCodec(entry.media.opus.payloadType, entry.media.opus.fmtp || undefined);
         description.addSSRC(slotSsrcs[entry.slot]!, CNAME, CNAME, `slot-${entry.slot}`);
         // No onMessage: each registered callback is one more libuv async handle, and libuv walks them
-        // all on every wake-up of the loop. The receivers' RTCP, unread, stays in libdatachannel's
-        // per-track queue, which keeps at most 1024 messages and drops the rest.
-        const track = this.pc.addTrack(description);
-        this.tracks.push(track);
-        this.slotTracks.push(track);
+        // all on every wake-up of the loop. The receivers' RTCP is consumed natively.
+        this.slotTracks.push(this.addTrackWithRtcp(description));
       } else if (media.kind === 'audio') {
         const description = new Audio(media.mid, 'Inactive');
         description.addOpusCodec(media.opus?.payloadType ?? 111);
@@ -103,6 +102,20 @@ export class MediaPeer {
     this.pc.onLocalCandidate(this.guard('candidate', (candidate: string, mid: string) => {
       handlers.candidate(this.announce(candidate.replace(/^a=/, '')), mid, this.midIndex.get(mid) ?? 0);
     }));
+  }
+
+  /**
+   * Adds a track whose incoming RTCP libdatachannel's RtcpReceivingSession consumes natively: it
+   * never crosses into JavaScript, and a sender's reports are answered with receiver reports, which
+   * tell a client's encoder the loss and round trip on its uplink.
+   */
+  private addTrackWithRtcp(description: InstanceType<typeof Audio>): Track {
+    const track = this.pc.addTrack(description);
+    const rtcp = new RtcpReceivingSession();
+    track.setMediaHandler(rtcp);
+    this.tracks.push(track);
+    this.rtcpHandlers.push(rtcp);
+    return track;
   }
 
   /** Answers the client's offer; the SDP already carries the server's candidates. */

@@ -268,15 +268,20 @@ export class AudioParticipant {
     return stats;
   }
 
+  /** The current PeerConnection's audio stats entries of one type (e.g. `outbound-rtp`); none when closed. */
+  async audioStats(type: string): Promise<Record<string, any>[]> {
+    const session = this.session;
+    if (!session || this.closed) return [];
+    const entries: Record<string, any>[] = [];
+    (await session.pc.getStats()).forEach((entry: Record<string, any>) => {
+      if (entry.type === type && (entry.kind ?? entry.mediaType) === 'audio') entries.push(entry);
+    });
+    return entries;
+  }
+
   /** Audio RTP packets the microphone has sent on the current PeerConnection (0 when listen-only). */
   async packetsSent(): Promise<number> {
-    const session = this.session;
-    if (!session || this.closed) return 0;
-    let sent = 0;
-    (await session.pc.getStats()).forEach((entry: Record<string, any>) => {
-      if (entry.type === 'outbound-rtp' && (entry.kind ?? entry.mediaType) === 'audio') sent += Number(entry.packetsSent ?? 0);
-    });
-    return sent;
+    return (await this.audioStats('outbound-rtp')).reduce((sent, entry) => sent + Number(entry.packetsSent ?? 0), 0);
   }
 
   /** Resolves once the microphone has sent at least `count` packets on the current PeerConnection. */
