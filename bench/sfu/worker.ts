@@ -183,9 +183,8 @@ class Listeners {
 interface Publisher {
   /** Payload id and stagger slot. */
   id: number;
-  /** A student's muted, silent microphone (sends at the StartRequest's micRate), not a teacher. */
+  /** A student's muted, silent microphone (sends at the StartRequest's micRate), not a teacher (loud). */
   mic: boolean;
-  level: number;
   ssrc: number;
   seq0: number;
   ts0: number;
@@ -195,6 +194,21 @@ interface Publisher {
 }
 
 let publisherReport: PublisherReport | undefined;
+
+/** A publisher starting from random sequence number and timestamp. */
+function newPublisher(id: number, mic: boolean, ssrc: number, transmit: Publisher['transmit']): Publisher {
+  return { id, mic, ssrc, seq0: randomInt(0, 0x10000), ts0: randomInt(0, 0x7fffffff), packet: Buffer.alloc(0), transmit };
+}
+
+/** Sends a publisher's packets to the relay from `socket`. */
+function relaySend(socket: UdpSocket, relayPort: number): Publisher['transmit'] {
+  return (packet) => {
+    // dgram may queue the send: it gets its own copy, since the next packet is stamped into the
+    // same buffer (sendMessageBinary, in the WebRTC mode, copies synchronously).
+    socket.send(Buffer.from(packet), relayPort, '127.0.0.1');
+    return true;
+  };
+}
 
 function runPublishers(publishers: Publisher[], request: StartRequest): void {
   const t0 = BigInt(request.t0);
@@ -209,7 +223,8 @@ function runPublishers(publishers: Publisher[], request: StartRequest): void {
     : request.warmupPackets + request.measuredPackets;
   const P = request.publishersTotal;
   for (const publisher of publishers) {
-    publisher.packet = makePacket(request.payload, publisher.ssrc, publisher.seq0, publisher.ts0, publisher.id, publisher.level);
+    const level = publisher.mic ? SILENT_LEVEL : LOUD_LEVEL;
+    publisher.packet = makePacket(request.payload, publisher.ssrc, publisher.seq0, publisher.ts0, publisher.id, level);
   }
   // The run's sends in time order: (k, publisher); publisher p sends packet k at t0 + (k + p / P) * period.
   const order = [...publishers].sort((a, b) => a.id - b.id);
@@ -331,23 +346,15 @@ function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: nu
           check();
         });
         track.onMessage(() => undefined); // RTCP from the SFU, if any
-        const publisher: Publisher = {
-          id: spec.publisherId,
-          mic: !spec.publisher,
-          level: spec.publisher ? LOUD_LEVEL : SILENT_LEVEL,
-          ssrc,
-          seq0: randomInt(0, 0x10000),
-          ts0: randomInt(0, 0x7fffffff),
-          packet: Buffer.alloc(0),
-          transmit: (packet) => {
+        publishers.push(
+          newPublisher(spec.publisherId, !spec.publisher, ssrc, (packet) => {
             try {
               return track.sendMessageBinary(packet);
             } catch {
               return false;
             }
-          },
-        };
-        publishers.push(publisher);
+          }),
+        );
       }
       for (let slot = 0; slot < slots; slot++) {
         const audio = new Audio(String(mid++), 'RecvOnly');
@@ -530,21 +537,7 @@ async function setup(request: SetupRequest): Promise<Record<string, number>> {
     if (spec.publisher) {
       const socket = await bindUdp();
       ports[`pub:${spec.room}`] = socket.address().port;
-      publishers.push({
-        id: spec.publisherId,
-        mic: false,
-        level: LOUD_LEVEL,
-        ssrc: randomInt(1, 0xffffffff),
-        seq0: randomInt(0, 0x10000),
-        ts0: randomInt(0, 0x7fffffff),
-        packet: Buffer.alloc(0),
-        transmit: (packet) => {
-          // dgram may queue the send: it gets its own copy, since the next packet is stamped into
-          // the same buffer (sendMessageBinary, in the WebRTC mode, copies synchronously).
-          socket.send(Buffer.from(packet), request.relayPort, '127.0.0.1');
-          return true;
-        },
-      });
+      publishers.push(newPublisher(spec.publisherId, false, randomInt(1, 0xffffffff), relaySend(socket, request.relayPort)));
     } else {
       const index = spec.listener;
       const socket = await bindUdp((packet) => {
@@ -554,19 +547,7 @@ async function setup(request: SetupRequest): Promise<Record<string, number>> {
       ports[`lis:${index}`] = socket.address().port;
       if (spec.mic) {
         // The muted microphone: the relay has an empty route for it (it drops what it gets).
-        publishers.push({
-          id: spec.publisherId,
-          mic: true,
-          level: SILENT_LEVEL,
-          ssrc: randomInt(1, 0xffffffff),
-          seq0: randomInt(0, 0x10000),
-          ts0: randomInt(0, 0x7fffffff),
-          packet: Buffer.alloc(0),
-          transmit: (packet) => {
-            socket.send(Buffer.from(packet), request.relayPort, '127.0.0.1');
-            return true;
-          },
-        });
+        publishers.push(newPublisher(spec.publisherId, true, randomInt(1, 0xffffffff), relaySend(socket, request.relayPort)));
       }
     }
   }
