@@ -5,7 +5,7 @@ import { isRtp } from './rtp.js';
 
 const { Audio, PeerConnection, RtcpReceivingSession } = nodeDataChannel;
 type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
-type MediaHandler = InstanceType<typeof RtcpReceivingSession>;
+type RtcpSession = InstanceType<typeof RtcpReceivingSession>;
 
 export interface MediaNetwork {
   /** ICE servers in libdatachannel's form (`stun:host:port`, `turn:user:pass@host:port`), fresh per peer. */
@@ -43,8 +43,8 @@ export class MediaPeer {
   private readonly slotOpen: boolean[] = [];
   /** Every track, held for the peer's life: a Track object that is garbage-collected stops its callbacks. */
   private readonly tracks: Track[] = [];
-  /** The tracks' RTCP handlers, held alike. */
-  private readonly rtcpHandlers: MediaHandler[] = [];
+  /** The tracks' RTCP sessions, held alike. */
+  private readonly rtcpSessions: RtcpSession[] = [];
   private readonly midIndex = new Map<string, number>();
   private closed = false;
 
@@ -114,7 +114,7 @@ export class MediaPeer {
     const rtcp = new RtcpReceivingSession();
     track.setMediaHandler(rtcp);
     this.tracks.push(track);
-    this.rtcpHandlers.push(rtcp);
+    this.rtcpSessions.push(rtcp);
     return track;
   }
 
