@@ -33,20 +33,40 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { cleanups, installSignalHandlers, isExiting, startDeadline } from './lib/cleanup.js';
-import { cpuBetween, cpuSnapshot, type CpuSnapshot, describeMachine, MACHINE_PERCENT, OTHER_LOAD_WARN } from './lib/cpu.js';
-import { namesOption, numberOption, parseFlags, pick, runBenchmark } from './lib/options.js';
-import { assertBuilt, createRoom as createRoomAt, guardChild, MAX_PROBLEMS_KEPT, OutputLog, pollReady, ROOT, SERVER_ENTRY, serverEnv, STOP_GRACE_MS } from './lib/processes.js';
-import { printBanner, printMarkdownTable, printMedians, printRunProblems, describeCommit, failureLine, medians, type Figure } from './lib/report.js';
-import { f1, f2, maximum, percentile } from './lib/stats.js';
 import { RedisServer } from '../test/support/redis.js';
+import { cleanups, installSignalHandlers, isExiting, startDeadline } from './lib/cleanup.js';
+import { type CpuSnapshot, cpuBetween, cpuSnapshot, describeMachine, MACHINE_PERCENT, OTHER_LOAD_WARN } from './lib/cpu.js';
+import { namesOption, numberOption, parseFlags, pick, runBenchmark } from './lib/options.js';
+import {
+  assertBuilt,
+  createRoom as createRoomAt,
+  guardChild,
+  MAX_PROBLEMS_KEPT,
+  OutputLog,
+  pollReady,
+  ROOT,
+  SERVER_ENTRY,
+  STOP_GRACE_MS,
+  serverEnv,
+} from './lib/processes.js';
+import {
+  describeCommit,
+  type Figure,
+  failureLine,
+  medians,
+  printBanner,
+  printMarkdownTable,
+  printMedians,
+  printRunProblems,
+} from './lib/report.js';
+import { f1, f2, maximum, percentile } from './lib/stats.js';
 
 /** The server accepts ayas 1..286 (the longest sura); the bench numbers its ClickAyas 1, 2, 3, ... */
 const MAX_AYA = 286;
 
 /** The running index of a received ClickAya, from its aya on the wire and the last index seen. */
 function indexOfAya(wire: number, last: number): number {
-  let index = last - (((last - 1) % MAX_AYA) + MAX_AYA) % MAX_AYA + (wire - 1);
+  let index = last - ((((last - 1) % MAX_AYA) + MAX_AYA) % MAX_AYA) + (wire - 1);
   if (index < last) index += MAX_AYA;
   return index;
 }
@@ -612,7 +632,9 @@ async function runScenario(scenario: Scenario, run: number, options: Options): P
       if (send.measured && !before) before = cpuSnapshot(pids);
       for (const node of nodes) {
         if (node.hasExited()) {
-          throw new Error(`${node.name} (pid ${node.pid}) ${node.exitDescription()} during the load; its last output:\n${node.log.recent.join('\n')}`);
+          throw new Error(
+            `${node.name} (pid ${node.pid}) ${node.exitDescription()} during the load; its last output:\n${node.log.recent.join('\n')}`,
+          );
         }
       }
       if (redis && !redis.isRunning) {
@@ -829,10 +851,7 @@ async function main(): Promise<number> {
       `W=${options.warmup} s warm-up, D=${options.duration} s measured, ${options.runs} runs of ${options.scenarios.join(' and ')}`,
   );
   console.log(`code: ${describeCommit()}`);
-  console.log(
-    `machine: ${describeMachine()}; ` +
-      `offered load ${options.rooms * options.students * options.rate} ClickAya deliveries/s`,
-  );
+  console.log(`machine: ${describeMachine()}; ` + `offered load ${options.rooms * options.students * options.rate} ClickAya deliveries/s`);
   const results: RunResult[] = [];
   const failures: { scenario: Scenario; run: number; error: string }[] = [];
   for (let run = 1; run <= options.runs; run++) {

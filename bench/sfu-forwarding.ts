@@ -48,7 +48,7 @@
  * BENCH_SFU_LIBDATACHANNEL_LOG=Warning (or Info, Debug, Verbose) turns on libdatachannel's log in the
  * client processes (their stderr lines then count as problems).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -58,10 +58,39 @@ import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { cleanups, installSignalHandlers, isExiting, startDeadline } from './lib/cleanup.js';
-import { cpuBetween as processCpuBetween, cpuSnapshot as processCpuSnapshot, type CpuSnapshot as ProcessCpuSnapshot, type CpuWindow as ProcessCpuWindow, describeMachine, MACHINE_PERCENT, OTHER_LOAD_WARN, statCpuSeconds, statName } from './lib/cpu.js';
+import {
+  describeMachine,
+  MACHINE_PERCENT,
+  OTHER_LOAD_WARN,
+  type CpuSnapshot as ProcessCpuSnapshot,
+  type CpuWindow as ProcessCpuWindow,
+  cpuBetween as processCpuBetween,
+  cpuSnapshot as processCpuSnapshot,
+  statCpuSeconds,
+  statName,
+} from './lib/cpu.js';
 import { namesOption, numberOption, parseFlags, pick, runBenchmark, UsageError } from './lib/options.js';
-import { assertBuilt, createRoom as createRoomAt, guardChild, OutputLog, pollReady, ROOT, SERVER_ENTRY, serverEnv, STOP_GRACE_MS } from './lib/processes.js';
-import { describeCommit, failureLine, medians, printBanner, printMarkdownTable, printMedians, printRunProblems, type Figure } from './lib/report.js';
+import {
+  assertBuilt,
+  createRoom as createRoomAt,
+  guardChild,
+  OutputLog,
+  pollReady,
+  ROOT,
+  SERVER_ENTRY,
+  STOP_GRACE_MS,
+  serverEnv,
+} from './lib/processes.js';
+import {
+  describeCommit,
+  type Figure,
+  failureLine,
+  medians,
+  printBanner,
+  printMarkdownTable,
+  printMedians,
+  printRunProblems,
+} from './lib/report.js';
 import { f0, f1, f2, f3, maximum, percentile } from './lib/stats.js';
 import type { ClientSpec, FromRelay, FromWorker, ListenerReport, PublisherReport, ToRelay, ToWorker } from './sfu/wire.js';
 
@@ -284,7 +313,9 @@ function udpSocketDrops(port: number): number {
 
 /** Datagrams dropped machine-wide because a socket's receive buffer was full (Udp RcvbufErrors in /proc/net/snmp). */
 function udpRcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:'));
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('Udp:'));
   if (lines.length < 2) return NaN;
   const names = lines[0]!.trim().split(/\s+/);
   const values = lines[1]!.trim().split(/\s+/);
@@ -411,7 +442,11 @@ class Proc<In, Out extends { type: string }> {
         }
         if (this.exit) {
           done();
-          reject(new Error(`${this.name} (pid ${this.pid}) ${this.exitDescription()} while waiting for ${what}; its last output:\n${this.recent.join('\n')}`));
+          reject(
+            new Error(
+              `${this.name} (pid ${this.pid}) ${this.exitDescription()} while waiting for ${what}; its last output:\n${this.recent.join('\n')}`,
+            ),
+          );
           return true;
         }
         return false;
@@ -647,7 +682,10 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
       server = await startServer(options, `${scenario.key}-run${run}`);
       forwarder = server as unknown as Proc<unknown, { type: string }>;
       ingressPort = server.mediaPort;
-      await Promise.all([publisherWorker.next('hello', START_TIMEOUT_MS, 'start'), listenerWorker.next('hello', START_TIMEOUT_MS, 'start')]);
+      await Promise.all([
+        publisherWorker.next('hello', START_TIMEOUT_MS, 'start'),
+        listenerWorker.next('hello', START_TIMEOUT_MS, 'start'),
+      ]);
       for (const teacher of teachers) await createRoom(server, teacher.roomName, teacher.uuid);
       const ws = server.http.replace(/^http/, 'ws');
       const common = {
@@ -697,7 +735,10 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
     ]);
     const alive = (): void => {
       for (const proc of [forwarder, ...workers]) {
-        if (proc.hasExited()) throw new Error(`${proc.name} (pid ${proc.pid}) ${proc.exitDescription()} during the run; its last output:\n${proc.recent.join('\n')}`);
+        if (proc.hasExited())
+          throw new Error(
+            `${proc.name} (pid ${proc.pid}) ${proc.exitDescription()} during the run; its last output:\n${proc.recent.join('\n')}`,
+          );
       }
     };
 
@@ -773,7 +814,10 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
       micUplinks: students.filter((s) => s.mic).length,
       ingressDrops,
       otherUdpDrops,
-      workerProblems: [...published.problems.map((p) => `publisher process: ${p}`), ...listened.problems.map((p) => `listener process: ${p}`)],
+      workerProblems: [
+        ...published.problems.map((p) => `publisher process: ${p}`),
+        ...listened.problems.map((p) => `listener process: ${p}`),
+      ],
       workerProblemCount: published.problemCount + listened.problemCount,
       procs: [forwarder, ...workers],
       extraProblems: problems,
@@ -875,7 +919,10 @@ function figures(
     machineBusy: (window.machineBusy / window.seconds) * 100,
     machineSteal: (window.machineSteal / window.seconds) * 100,
     // Tick-grained counters of different sources: a small negative difference means none; clamp at 0.
-    otherLoad: Math.max(0, ((window.machineBusy - forwarderSeconds - publisherSeconds - listenerSeconds - window.self) / window.seconds) * 100),
+    otherLoad: Math.max(
+      0,
+      ((window.machineBusy - forwarderSeconds - publisherSeconds - listenerSeconds - window.self) / window.seconds) * 100,
+    ),
     sendLagP99: published.lagP99,
     sendFailures: published.sendFailures,
     duplicates: listened.duplicates,
@@ -920,7 +967,9 @@ function printRun(result: RunResult, options: Options): void {
     `${result.kind.padEnd(5)} ${result.scenario.padEnd(12)} run ${result.run}/${options.runs}: ` +
       `${result.streams} streams, ${f0(result.forwardedPerSec)} pkt/s forwarded (${f0(result.receivedPerSec)} pkt/s in) | ` +
       `${result.kind === 'sfu' ? 'server' : 'relay'} CPU ${f1(result.cpu)}% (idle ${f1(result.idleCpu)}%), ${f2(result.microsPerPacket)} µs/pkt, ` +
-      `${f0(result.streamsPerCore)} streams/core (threads: ${THREAD_GROUPS.filter((g) => result.threadCpu[g] > 0).map((g) => `${g} ${f1(result.threadCpu[g])}%`).join(', ')}) | loss ${f3(result.lossPct)}% (worst listener ${f2(result.worstListenerLossPct)}%; ` +
+      `${f0(result.streamsPerCore)} streams/core (threads: ${THREAD_GROUPS.filter((g) => result.threadCpu[g] > 0)
+        .map((g) => `${g} ${f1(result.threadCpu[g])}%`)
+        .join(', ')}) | loss ${f3(result.lossPct)}% (worst listener ${f2(result.worstListenerLossPct)}%; ` +
       `UDP drops: ingress ${result.ingressDrops}, elsewhere ${result.otherUdpDrops}) | ` +
       `latency p50 ${f2(result.latencyP50)} ms, p99 ${f2(result.latencyP99)} ms, max ${f2(result.latencyMax)} ms | ` +
       `clients: publishers ${f1(result.publisherCpu)}%, listeners ${f1(result.listenerCpu)}% | ` +
@@ -939,7 +988,12 @@ const FIGURES: Figure<RunResult>[] = [
   { key: 'forwardedPerSec', label: 'forwarded packets/s', format: f0, get: (r) => r.forwardedPerSec },
   { key: 'receivedPerSec', label: 'packets/s into the forwarder (all uplinks)', format: f0, get: (r) => r.receivedPerSec },
   { key: 'cpu', label: 'forwarding process CPU (% of a core)', format: f1, get: (r) => r.cpu },
-  ...THREAD_GROUPS.map((g) => ({ key: `thread.${g}`, label: `  of which ${THREAD_GROUP_TITLE[g]}`, format: f1, get: (r: RunResult) => r.threadCpu[g] })),
+  ...THREAD_GROUPS.map((g) => ({
+    key: `thread.${g}`,
+    label: `  of which ${THREAD_GROUP_TITLE[g]}`,
+    format: f1,
+    get: (r: RunResult) => r.threadCpu[g],
+  })),
   { key: 'idleCpu', label: 'same, idle before the load (% of a core)', format: f1, get: (r) => r.idleCpu },
   { key: 'microsPerPacket', label: 'CPU per forwarded packet (µs)', format: f2, get: (r) => r.microsPerPacket },
   { key: 'streamsPerCore', label: 'projected streams per core', format: f0, get: (r) => r.streamsPerCore },
@@ -1030,7 +1084,9 @@ function printSummary(summaries: Summary[], results: RunResult[], options: Optio
   const sfu = summaries.filter((s) => s.kind === 'sfu');
   if (sfu.length) {
     console.log('');
-    console.log(`bar (<= ${BAR_MICROS_PER_PACKET} µs CPU per forwarded packet incl. control logic, >= ${BAR_STREAMS_PER_CORE} streams of 50 packets/s per core, < ${options.maxLoss} % loss):`);
+    console.log(
+      `bar (<= ${BAR_MICROS_PER_PACKET} µs CPU per forwarded packet incl. control logic, >= ${BAR_STREAMS_PER_CORE} streams of 50 packets/s per core, < ${options.maxLoss} % loss):`,
+    );
     for (const s of sfu) {
       const relay = summaries.find((r) => r.kind === 'relay' && r.scenario.key === s.scenario.key);
       const ratio = relay ? ` (SFU / relay CPU per packet: ${f1(s.figures['microsPerPacket']! / relay.figures['microsPerPacket']!)}x)` : '';
@@ -1043,7 +1099,8 @@ function printSummary(summaries: Summary[], results: RunResult[], options: Optio
 
 function libraryVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '?';
   }
@@ -1053,7 +1110,8 @@ async function main(): Promise<number> {
   const options = parseOptions();
   if (options.kinds.includes('sfu')) assertBuilt(options.serverEntry, 'bench:sfu');
   const scenarios = scenariosOf(options);
-  const perCase = (s: Scenario): number => 60 + options.idle + options.warmup + options.duration + options.drain + ((s.rooms * (s.perRoom + 1)) * CONNECT_PER_CLIENT_MS) / 1000;
+  const perCase = (s: Scenario): number =>
+    60 + options.idle + options.warmup + options.duration + options.drain + (s.rooms * (s.perRoom + 1) * CONNECT_PER_CLIENT_MS) / 1000;
   const budgetMs = scenarios.reduce((sum, s) => sum + perCase(s), 0) * options.kinds.length * options.runs * 1000;
   startDeadline(budgetMs);
 
@@ -1063,12 +1121,10 @@ async function main(): Promise<number> {
       `${options.rate} packets/s of ${options.payload}-byte payload, K=${options.slots} receive slots; ` +
       `idle ${options.idle} s, warm-up ${options.warmup} s, measured ${options.duration} s; ${options.runs} runs of ${options.kinds.join(' and ')}`,
   );
-  const entry = options.serverEntry === resolvePath(ROOT, SERVER_ENTRY) ? SERVER_ENTRY : `${options.serverEntry} (not the repository's build)`;
+  const entry =
+    options.serverEntry === resolvePath(ROOT, SERVER_ENTRY) ? SERVER_ENTRY : `${options.serverEntry} (not the repository's build)`;
   console.log(`code: ${describeCommit()}; server: node ${entry}`);
-  console.log(
-    `machine: ${describeMachine()}, ` +
-      `node-datachannel ${libraryVersion('node-datachannel')}`,
-  );
+  console.log(`machine: ${describeMachine()}, ` + `node-datachannel ${libraryVersion('node-datachannel')}`);
   const results: RunResult[] = [];
   const failures: { kind: Kind; scenario: string; run: number; error: string }[] = [];
   for (let run = 1; run <= options.runs; run++) {

@@ -3,12 +3,29 @@
 
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
-const FINAL_CLOSES = { 4001: 'You were removed from the room', 4004: 'The room was deleted', 4009: 'You joined this room from another tab or device' };
+const FINAL_CLOSES = {
+  4001: 'You were removed from the room',
+  4004: 'The room was deleted',
+  4009: 'You joined this room from another tab or device',
+};
 
 const state = {
-  room: '', uuid: '', role: 'student', master: '', users: [], muted: [], mutedAll: false,
-  sura: null, aya: null, speaking: [], slots: [], corrections: [], seq: 0, audioSlots: 3,
-  status: 'idle', media: 'new',
+  room: '',
+  uuid: '',
+  role: 'student',
+  master: '',
+  users: [],
+  muted: [],
+  mutedAll: false,
+  sura: null,
+  aya: null,
+  speaking: [],
+  slots: [],
+  corrections: [],
+  seq: 0,
+  audioSlots: 3,
+  status: 'idle',
+  media: 'new',
 };
 let ws = null; // the room WebSocket
 let pc = null; // the PeerConnection to the SFU
@@ -24,7 +41,13 @@ let queuedCandidates = [];
 // The master's own ClickAya/MoveSura/MuteAll come back as Ack only: apply what was sent.
 const pending = { ClickAya: [], MoveSura: [], MuteAll: [] };
 
-window.wigglypuff = { get pc() { return pc; }, state, stats };
+window.wigglypuff = {
+  get pc() {
+    return pc;
+  },
+  state,
+  stats,
+};
 
 // ---- the join form --------------------------------------------------------------------
 
@@ -169,9 +192,16 @@ function receive(message) {
       state.users = state.users.filter((uuid) => uuid !== message.uuid);
       state.corrections = state.corrections.filter((uuid) => uuid !== message.uuid);
       break;
-    case 'MoveSura': state.sura = message.id_quran; state.aya = null; break;
-    case 'ClickAya': state.aya = message.aya; break;
-    case 'MuteUser': setMuted(message.uuid, message.result !== false); break;
+    case 'MoveSura':
+      state.sura = message.id_quran;
+      state.aya = null;
+      break;
+    case 'ClickAya':
+      state.aya = message.aya;
+      break;
+    case 'MuteUser':
+      setMuted(message.uuid, message.result !== false);
+      break;
     case 'MuteAll':
       state.mutedAll = message.result !== false;
       state.muted = state.mutedAll ? state.users.filter((uuid) => uuid !== state.master) : [];
@@ -186,14 +216,31 @@ function receive(message) {
       if (!state.corrections.includes(message.uuid)) state.corrections.push(message.uuid);
       note(`${message.uuid} asks for a correction`);
       break;
-    case 'AnswerCorrection': note(`The teacher ${message.result ? 'accepted' : 'declined'} your correction request`); break;
-    case 'Kicked': note('You were removed from the room', 'error'); break;
-    case 'Replaced': note('You joined this room from another tab or device', 'error'); break;
-    case 'RoomDeleted': note('The teacher closed the room', 'error'); break;
-    case 'Error': note(`${message.code}: ${message.message}`, 'error'); break;
-    case 'SessionDescription': void applyAnswer(message.sdp); break;
-    case 'ICECandidate': addCandidate(message); break;
-    case 'ActiveSpeakers': state.speaking = message.uuids; state.slots = message.slots; break;
+    case 'AnswerCorrection':
+      note(`The teacher ${message.result ? 'accepted' : 'declined'} your correction request`);
+      break;
+    case 'Kicked':
+      note('You were removed from the room', 'error');
+      break;
+    case 'Replaced':
+      note('You joined this room from another tab or device', 'error');
+      break;
+    case 'RoomDeleted':
+      note('The teacher closed the room', 'error');
+      break;
+    case 'Error':
+      note(`${message.code}: ${message.message}`, 'error');
+      break;
+    case 'SessionDescription':
+      void applyAnswer(message.sdp);
+      break;
+    case 'ICECandidate':
+      addCandidate(message);
+      break;
+    case 'ActiveSpeakers':
+      state.speaking = message.uuids;
+      state.slots = message.slots;
+      break;
     case 'MediaClosed':
       stopMedia();
       if (ws && mediaRetries < 3) {
@@ -202,15 +249,25 @@ function receive(message) {
         setTimeout(() => ws && !pc && startMedia(), 1000 * mediaRetries);
       }
       break;
-    case 'MediaReconnect': void startMedia(); break;
+    case 'MediaReconnect':
+      void startMedia();
+      break;
   }
   render();
 }
 
 function reset(room) {
   Object.assign(state, {
-    master: room.master_uuid, users: [...room.users], muted: [...room.muted], mutedAll: room.muted_all,
-    sura: room.id_quran, aya: room.aya, audioSlots: room.audio_slots ?? 3, speaking: [], slots: [], corrections: [],
+    master: room.master_uuid,
+    users: [...room.users],
+    muted: [...room.muted],
+    mutedAll: room.muted_all,
+    sura: room.id_quran,
+    aya: room.aya,
+    audioSlots: room.audio_slots ?? 3,
+    speaking: [],
+    slots: [],
+    corrections: [],
   });
   for (const queue of Object.values(pending)) queue.length = 0;
   $('members').replaceChildren();
@@ -366,7 +423,9 @@ function render() {
   $('student-controls').classList.toggle('hidden', iAmMaster);
   $('mute-self').textContent = iAmMuted ? 'Unmute myself' : 'Mute myself';
   $('mute-self').setAttribute('aria-pressed', String(iAmMuted));
-  mic?.getAudioTracks().forEach((track) => { track.enabled = !iAmMuted; });
+  mic?.getAudioTracks().forEach((track) => {
+    track.enabled = !iAmMuted;
+  });
 
   // Members are updated in place, so a button is never replaced under the pointer.
   const list = $('members');
@@ -411,7 +470,13 @@ function updateMember(item) {
   item.toggleAttribute('data-muted', muted);
   item.toggleAttribute('data-speaking', speaking);
   item.toggleAttribute('data-master', uuid === state.master);
-  const tags = [uuid === state.master && 'teacher', uuid === state.uuid && 'you', muted && 'muted', speaking && 'speaking', asking && 'asks for correction'];
+  const tags = [
+    uuid === state.master && 'teacher',
+    uuid === state.uuid && 'you',
+    muted && 'muted',
+    speaking && 'speaking',
+    asking && 'asks for correction',
+  ];
   item.querySelector('.tags').textContent = tags.filter(Boolean).join(' · ');
   const mute = item.querySelector('button.mute');
   if (mute) {

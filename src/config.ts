@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { envSchema } from 'env-schema';
-import { Type, type Static } from 'typebox';
+import { type Static, Type } from 'typebox';
 
 /** Every environment variable the server reads. The README's configuration table mirrors this. */
 const Env = Type.Object({
@@ -158,7 +158,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function trustProxyConfig(value: string): boolean | string[] {
   if (value === '' || value === 'false') return false;
   if (value === 'true') return true;
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   for (const entry of entries) {
     const [address, bits] = entry.split('/');
     if (!isIP(address ?? '') || (bits !== undefined && !/^[0-9]{1,3}$/.test(bits))) {
@@ -238,7 +241,5 @@ function turnConfig(env: Env): TurnConfig {
   if (env.TURN_USERNAME && env.TURN_CREDENTIAL) {
     return { mode: 'static', urls, username: env.TURN_USERNAME, credential: env.TURN_CREDENTIAL };
   }
-  throw new ConfigError(
-    'invalid configuration: TURN_SERVERS needs TURN_SECRET, or both TURN_USERNAME and TURN_CREDENTIAL',
-  );
+  throw new ConfigError('invalid configuration: TURN_SERVERS needs TURN_SECRET, or both TURN_USERNAME and TURN_CREDENTIAL');
 }

@@ -61,6 +61,8 @@ async function token(args: string[]): Promise<void> {
 const [command, ...rest] = process.argv.slice(2);
 const run = command === undefined ? serve() : command === 'token' ? token(rest) : Promise.reject(new ConfigError(USAGE));
 run.catch((error: unknown) => {
-  console.error(error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (error as Error).message : error);
+  console.error(
+    error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (error as Error).message : error,
+  );
   process.exit(1);
 });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import { pino, type Logger } from 'pino';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { type Logger, pino } from 'pino';
 import { Access } from './auth/access.js';
 import { MemoryRoomStore } from './cluster/memory-room-store.js';
 import { RedisClusterNode } from './cluster/redis/redis-cluster-node.js';

@@ -1,8 +1,8 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { createRoom, request, startServer, type TestServer } from './support/server.js';
+import { after, before, describe, test } from 'node:test';
 import { AudioParticipant } from './support/audio-participant.js';
+import { createRoom, request, startServer, type TestServer } from './support/server.js';
 
 /**
  * The audio SFU with real WebRTC peers (libwebrtc through @roamhq/wrtc): each participant sends a
@@ -98,7 +98,7 @@ describe('audio SFU on one node', () => {
     assert.ok((await late.inboundStats()).packetsReceived > 0, 'the latecomer itself hears the teacher');
   });
 
-  test('a kicked student\'s media is closed at once', async () => {
+  test("a kicked student's media is closed at once", async () => {
     const name = await room();
     await join(name, 'teacher', 440);
     const student = await join(name, 'student', 660);
@@ -143,7 +143,7 @@ describe('audio SFU on one node', () => {
     assert.ok(silentRate < 15, `the silent microphone sent ${silentRate.toFixed(1)} packets/s`);
   });
 
-  test('the server answers a microphone\'s sender reports with receiver reports', async () => {
+  test("the server answers a microphone's sender reports with receiver reports", async () => {
     const name = await room();
     const speaker = await join(name, 'teacher', 440);
     await speaker.waitForConnected();
@@ -163,7 +163,11 @@ describe('audio SFU on one node', () => {
     const name = await room();
     const { WsClient } = await import('./support/ws-client.js');
     const { client } = await WsClient.join(s.ws, name, 'odd');
-    client.send({ action: 'SessionDescription', type: 'offer', sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n' });
+    client.send({
+      action: 'SessionDescription',
+      type: 'offer',
+      sdp: 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n',
+    });
     assert.equal((await client.next('Error')).code, 'invalid_message');
     client.send({ action: 'SessionDescription', type: 'answer', sdp: 'x' });
     assert.equal((await client.next('Error')).code, 'invalid_message');

@@ -1,9 +1,9 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
 import { JoinTokens } from '../src/auth/join-tokens.js';
-import { request, startServer, type TestServer } from './support/server.js';
 import { ROOT } from './support/process.js';
+import { request, startServer, type TestServer } from './support/server.js';
 import { HandshakeRefused, WsClient } from './support/ws-client.js';
 
 const API_KEY = 'test-api-key-0123456789';
@@ -74,7 +74,15 @@ describe('a closed server (API_KEY and JOIN_TOKEN_SECRET)', () => {
     const forged = (await new JoinTokens('another-secret-another-secret-0123').mint('class', 'ali', 60)).token;
     const expired = (await tokens.mint('class', 'ali', 60, Date.now() - 120_000)).token;
     const otherRoom = (await tokens.mint('other', 'ali', 60)).token;
-    const cases = ['', '?token=', `?token=${forged}`, `?token=${expired}`, `?token=${otherRoom}`, '?token=not.a.jwt', `?token=${forged.split('.').slice(0, 2).join('.')}.`];
+    const cases = [
+      '',
+      '?token=',
+      `?token=${forged}`,
+      `?token=${expired}`,
+      `?token=${otherRoom}`,
+      '?token=not.a.jwt',
+      `?token=${forged.split('.').slice(0, 2).join('.')}.`,
+    ];
     for (const query of cases) {
       const refused = await refusedJoin(`${s.ws}/api/room/join/class/ali${query}`);
       assert.equal(refused.status, 401, query);
@@ -129,10 +137,14 @@ describe('a closed server (API_KEY and JOIN_TOKEN_SECRET)', () => {
 
   test('the wigglypuff token command mints a token the server accepts', async () => {
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'token', '--room', 'class', '--uuid', 'cli-user', '--ttl', '120'], {
-        cwd: ROOT,
-        env: { ...process.env, API_KEY, JOIN_TOKEN_SECRET: SECRET },
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts', 'token', '--room', 'class', '--uuid', 'cli-user', '--ttl', '120'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, API_KEY, JOIN_TOKEN_SECRET: SECRET },
+        },
+      );
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}`))));

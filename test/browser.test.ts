@@ -4,10 +4,11 @@
  * package (/usr/bin/chromium, installed by scripts/install-deps.sh); its fake microphone plays a
  * beep. Everything runs on loopback.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { test } from 'node:test';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { AudioParticipant } from './support/audio-participant.js';
 import { request, startServer, type TestServer } from './support/server.js';
 
@@ -150,8 +151,10 @@ test('the teacher publishes the browser microphone; a student in Node receives i
       async () => (await student.inboundStats()).packetsReceived >= first.packetsReceived + 50,
       () => `inbound ${JSON.stringify(first)} at first`,
     );
-    await eventually('the student to hear more than silence', () => receivedPeak(student) > SILENCE_RMS, () =>
-      `peak ${receivedPeak(student).toFixed(5)}; ${student.describe()}`,
+    await eventually(
+      'the student to hear more than silence',
+      () => receivedPeak(student) > SILENCE_RMS,
+      () => `peak ${receivedPeak(student).toFixed(5)}; ${student.describe()}`,
     );
     assert.ok((await pageStats(page)).packetsSent > 0, 'the page sends its microphone');
   });

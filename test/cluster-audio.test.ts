@@ -1,10 +1,10 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { createRoom } from './support/server.js';
+import { after, before, describe, test } from 'node:test';
 import { AudioParticipant } from './support/audio-participant.js';
 import { startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
 import { RedisServer } from './support/redis.js';
+import { createRoom } from './support/server.js';
 
 /** Real WebRTC participants connected to different nodes of one cluster, sharing one room's audio. */
 describe('audio across a three-node cluster', () => {
@@ -64,7 +64,7 @@ describe('audio across a three-node cluster', () => {
     }
   });
 
-  test('when the media node is SIGKILLed, everyone\'s audio is back within 10 s, by itself', async () => {
+  test("when the media node is SIGKILLed, everyone's audio is back within 10 s, by itself", async () => {
     const [a] = nodes as [WigglypuffNode];
     await createRoom(a.http, 'failover', 'teacher');
     // A first offer claims the room's media for the least loaded node; the class joins the others.

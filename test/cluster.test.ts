@@ -1,9 +1,9 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRoom, request } from './support/server.js';
-import { WsClient, type Message } from './support/ws-client.js';
+import { after, before, describe, test } from 'node:test';
 import { startNode, startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
 import { RedisCluster, RedisServer } from './support/redis.js';
+import { createRoom, request } from './support/server.js';
+import { type Message, WsClient } from './support/ws-client.js';
 
 const NODE_ENV = {
   NODE_TIMEOUT_MS: '1000',
@@ -43,7 +43,7 @@ describe('three nodes on one Redis', () => {
     await redis.stop();
   });
 
-  test('a room created on one node is listed by another and joinable on a third; state shows every node\'s members', async () => {
+  test("a room created on one node is listed by another and joinable on a third; state shows every node's members", async () => {
     await createRoom(a.http, 'across', 'teacher');
     assert.ok((await request(b.http, 'GET', '/api/room/all')).body.data.includes('across'));
     const { client: master } = await WsClient.join(c.ws, 'across', 'teacher');
@@ -117,7 +117,10 @@ describe('three nodes on one Redis', () => {
     );
     for (const client of everyone) {
       const seen = sequenced(client.received).filter((m) => m.seq > startSeq);
-      assert.deepEqual(seen.map((m) => m.seq), reference.map((m) => m.seq));
+      assert.deepEqual(
+        seen.map((m) => m.seq),
+        reference.map((m) => m.seq),
+      );
       // Everyone saw the same event at each seq (the master as an Ack for its own ClickAya).
       seen.forEach((message, i) => {
         const expected = reference[i]!;
@@ -162,7 +165,14 @@ describe('a node dies', () => {
     const resumed = await WsClient.connect(`${c.ws}/api/room/join/survive/ali?last_seq=${last}`);
     assert.deepEqual(await resumed.next(), { action: 'Resumed', last_seq: last });
     const replay = [await resumed.next(), await resumed.next(), await resumed.next()];
-    assert.deepEqual(replay.map((m) => [m.aya, m.seq]), [[2, last + 1], [3, last + 2], [4, last + 3]]);
+    assert.deepEqual(
+      replay.map((m) => [m.aya, m.seq]),
+      [
+        [2, last + 1],
+        [3, last + 2],
+        [4, last + 3],
+      ],
+    );
     master.send({ action: 'ClickAya', aya: 5 });
     assert.deepEqual(await resumed.next('ClickAya'), { action: 'ClickAya', aya: 5, seq: last + 4 });
     const all = sequenced([...onA.received, ...resumed.received]).map((m) => m.seq);
@@ -283,7 +293,10 @@ describe('three nodes on a three-master Redis Cluster', () => {
   test('rooms spread over the shards; members on every node share each room', async () => {
     const names = Array.from({ length: 6 }, (_, i) => `shard-${i}`);
     for (const [i, name] of names.entries()) await createRoom(nodes[i % 3]!.http, name, 'teacher');
-    assert.deepEqual((await request(nodes[2]!.http, 'GET', '/api/room/all')).body.data.filter((n: string) => n.startsWith('shard-')), names);
+    assert.deepEqual(
+      (await request(nodes[2]!.http, 'GET', '/api/room/all')).body.data.filter((n: string) => n.startsWith('shard-')),
+      names,
+    );
     for (const [i, name] of names.entries()) {
       const { client: master } = await WsClient.join(nodes[i % 3]!.ws, name, 'teacher');
       const { client: one } = await WsClient.join(nodes[(i + 1) % 3]!.ws, name, 'one');
@@ -293,7 +306,9 @@ describe('three nodes on a three-master Redis Cluster', () => {
       assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 4 });
       await Promise.all([master, one, two].map((client) => client.close()));
     }
-    const race = await Promise.all(nodes.map((node) => request(node.http, 'POST', '/api/room/create', { name: 'one-winner', master_uuid: 'm' })));
+    const race = await Promise.all(
+      nodes.map((node) => request(node.http, 'POST', '/api/room/create', { name: 'one-winner', master_uuid: 'm' })),
+    );
     assert.deepEqual(race.map((answer) => answer.status).sort(), [200, 409, 409]);
   });
 });

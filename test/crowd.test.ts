@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { createRoom, request, startServer } from './support/server.js';
 import { WsClient } from './support/ws-client.js';
 
@@ -10,12 +10,14 @@ test('200 clients join one room concurrently and every one receives the ClickAya
     await createRoom(s.http, 'crowd', 'teacher');
     const { client: master } = await WsClient.join(s.ws, 'crowd', 'teacher');
     clients.push(master);
-    const joined = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => WsClient.join(s.ws, 'crowd', `student-${i}`)),
-    );
+    const joined = await Promise.all(Array.from({ length: 200 }, (_, i) => WsClient.join(s.ws, 'crowd', `student-${i}`)));
     clients.push(...joined.map(({ client }) => client));
     const seqs = joined.map(({ state }) => state.seq).sort((a, b) => a - b);
-    assert.deepEqual(seqs, Array.from({ length: 200 }, (_, i) => i + 2), 'every join took its own seq');
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: 200 }, (_, i) => i + 2),
+      'every join took its own seq',
+    );
     assert.equal((await request(s.http, 'GET', '/api/room/crowd')).body.data.users.length, 201);
 
     master.send({ action: 'ClickAya', aya: 42 });

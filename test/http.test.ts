@@ -1,6 +1,6 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
 import { createRoom, request, startServer, type TestServer } from './support/server.js';
 import { WsClient } from './support/ws-client.js';
 
@@ -163,7 +163,11 @@ describe('HTTP API', () => {
       415,
       'unsupported_media_type',
     );
-    assertError(await request(s.http, 'POST', '/api/room/create', 'hello', { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+    assertError(
+      await request(s.http, 'POST', '/api/room/create', 'hello', { 'content-type': 'text/plain' }),
+      415,
+      'unsupported_media_type',
+    );
     assertError(await request(s.http, 'POST', '/api/room/create', '[1,2]', headers), 400, 'invalid_request');
   });
 

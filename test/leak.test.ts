@@ -1,10 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, startServer, type TestServer } from './support/server.js';
-import { HandshakeRefused, WsClient, type Message } from './support/ws-client.js';
 import { activeHandleCount, activeResources, MB, settledHeapUsed } from './support/heap.js';
+import { request, startServer, type TestServer } from './support/server.js';
+import { HandshakeRefused, type Message, WsClient } from './support/ws-client.js';
 
 /**
  * Thousands of members come and go (clean leaves, replacements, dropped sockets, kicks, rooms
@@ -258,7 +258,9 @@ async function settle(read: () => number, limit: number, ms = 10_000): Promise<n
   return value;
 }
 
-test(`${CYCLES} join/leave/replace/drop/kick cycles leave no users, rooms, memory, sockets or timers behind`, { timeout: 180_000 }, async (t) => {
+test(`${CYCLES} join/leave/replace/drop/kick cycles leave no users, rooms, memory, sockets or timers behind`, {
+  timeout: 180_000,
+}, async (t) => {
   const seed = Number(process.env.LEAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
   t.diagnostic(`LEAK_SEED=${seed}`);
   const s = await startServer(ENV);
@@ -297,7 +299,9 @@ test(`${CYCLES} join/leave/replace/drop/kick cycles leave no users, rooms, memor
     // And its gauges, where it has them (GET /metrics, Prometheus text): no socket, no room held.
     const gauges = await metricGauges(s.http);
     if (gauges) {
-      const names = ['wigglypuff_connections', 'wigglypuff_users', 'wigglypuff_active_rooms', 'wigglypuff_rooms'].filter((name) => name in gauges);
+      const names = ['wigglypuff_connections', 'wigglypuff_users', 'wigglypuff_active_rooms', 'wigglypuff_rooms'].filter(
+        (name) => name in gauges,
+      );
       t.diagnostic(`gauges: ${names.map((name) => `${name}=${gauges[name]}`).join(' ')}`);
       for (const name of names) assert.equal(gauges[name], 0, `${name} after every client left and every room was deleted`);
     }
@@ -306,7 +310,9 @@ test(`${CYCLES} join/leave/replace/drop/kick cycles leave no users, rooms, memor
     const HANDLE_SLACK = 6;
     const handles = await settle(activeHandleCount, baseline.handles + HANDLE_SLACK);
     const resources = activeResources();
-    t.diagnostic(`handles ${baseline.handles} -> ${handles}; resources ${JSON.stringify(baseline.resources)} -> ${JSON.stringify(resources)}`);
+    t.diagnostic(
+      `handles ${baseline.handles} -> ${handles}; resources ${JSON.stringify(baseline.resources)} -> ${JSON.stringify(resources)}`,
+    );
     assert.ok(handles <= baseline.handles + HANDLE_SLACK, `active handles ${baseline.handles} -> ${handles}`);
     for (const kind of ['TCPSocketWrap', 'Timeout', 'TCPServerWrap', 'UDPWrap']) {
       const before = baseline.resources[kind] ?? 0;

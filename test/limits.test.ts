@@ -1,8 +1,8 @@
-import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
+import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Socket } from 'node:net';
 import { createRoom, request, startServer } from './support/server.js';
 import { HandshakeRefused, WsClient } from './support/ws-client.js';
 
@@ -47,16 +47,15 @@ describe('limits', () => {
     }));
 
   test('guessing the API key is rate-limited like any request', () =>
-    withServer(
-      { HTTP_RATE_LIMIT_PER_MIN: '3', API_KEY: 'k'.repeat(16), JOIN_TOKEN_SECRET: 's'.repeat(32) },
-      async (s) => {
-        const statuses: number[] = [];
-        for (let i = 0; i < 4; i++) {
-          statuses.push((await request(s.http, 'GET', '/api/room/all', undefined, { authorization: `Bearer guess-${i}-guess-guess` })).status);
-        }
-        assert.deepEqual(statuses, [401, 401, 401, 429]);
-      },
-    ));
+    withServer({ HTTP_RATE_LIMIT_PER_MIN: '3', API_KEY: 'k'.repeat(16), JOIN_TOKEN_SECRET: 's'.repeat(32) }, async (s) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        statuses.push(
+          (await request(s.http, 'GET', '/api/room/all', undefined, { authorization: `Bearer guess-${i}-guess-guess` })).status,
+        );
+      }
+      assert.deepEqual(statuses, [401, 401, 401, 429]);
+    }));
 
   test('caps: rooms, users per room, connections per address', () =>
     withServer({ MAX_ROOMS: '2', MAX_USERS_PER_ROOM: '2', MAX_CONNECTIONS_PER_ADDRESS: '3' }, async (s) => {
@@ -111,7 +110,11 @@ describe('limits', () => {
         }
         const muteEvents = reader.received.filter((m) => m.action === 'MuteUser');
         assert.equal(muteEvents.length, sent, 'the reader got every event, in time');
-        assert.deepEqual((await request(s.http, 'GET', '/api/room/flood')).body.data.users, ['teacher', 'reader', long, 'stuck'], 'the dropped client keeps its place for the grace period');
+        assert.deepEqual(
+          (await request(s.http, 'GET', '/api/room/flood')).body.data.users,
+          ['teacher', 'reader', long, 'stuck'],
+          'the dropped client keeps its place for the grace period',
+        );
         gc();
         const grown = process.memoryUsage().heapUsed - heapBefore;
         assert.ok(grown < 50 * 1024 * 1024, `the heap grew by ${Math.round(grown / 1024 / 1024)} MB`);

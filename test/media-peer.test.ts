@@ -3,15 +3,16 @@
  * the recipe, packets flow both ways, and they keep flowing after full garbage collections (a
  * native Track whose JS object is collected stops its callbacks, so the peer must hold them all).
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import nodeDataChannel from 'node-datachannel';
 import { pino } from 'pino';
+import { freeUdpPort } from '../src/media/free-udp-port.js';
 import { MediaPeer } from '../src/media/media-peer.js';
 import { planAnswer } from '../src/media/offer.js';
-import { freeUdpPort } from '../src/media/free-udp-port.js';
 
 const { Audio, PeerConnection } = nodeDataChannel;
 

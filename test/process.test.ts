@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from './support/server.js';
+import { test } from 'node:test';
 import { runServerExpectingFailure, spawnServer } from './support/process.js';
+import { request } from './support/server.js';
 
 test('the server process starts from the environment, serves, and exits cleanly on SIGTERM', async () => {
   const server = await spawnServer({ FCM_SERVER_TOKEN: 'from-env' });

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RedisCluster, RedisServer, redisCli } from './support/redis.js';
 

@@ -1,15 +1,22 @@
-import { after, before, describe } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { after, before, describe } from 'node:test';
 import { pino } from 'pino';
 import { RedisRoomStore } from '../src/cluster/redis/redis-room-store.js';
-import { CONTRACT_HISTORY, roomServiceContract } from './support/room-service-contract.js';
 import { RedisCluster, RedisServer } from './support/redis.js';
+import { CONTRACT_HISTORY, roomServiceContract } from './support/room-service-contract.js';
 
 const silent = pino({ level: 'silent' });
 
 /** Two stores (two "nodes") over one Redis, with a key prefix of their own so tests never share state. */
 async function openStores(urls: string[], cluster: boolean) {
-  const config = { kind: 'redis' as const, urls, cluster, keyPrefix: `t${randomBytes(4).toString('hex')}:`, nodeTimeoutMs: 10_000, mediaLeaseMs: 3000 };
+  const config = {
+    kind: 'redis' as const,
+    urls,
+    cluster,
+    keyPrefix: `t${randomBytes(4).toString('hex')}:`,
+    nodeTimeoutMs: 10_000,
+    mediaLeaseMs: 3000,
+  };
   const stores = [new RedisRoomStore(config, CONTRACT_HISTORY, silent), new RedisRoomStore(config, CONTRACT_HISTORY, silent)];
   await Promise.all(stores.map((store) => store.redis.waitReady(10_000)));
   return { stores, close: async () => void (await Promise.all(stores.map((store) => store.close()))) };

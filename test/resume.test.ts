@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { createRoom, request, startServer, type TestServer } from './support/server.js';
-import { HandshakeRefused, WsClient, type Message } from './support/ws-client.js';
+import { HandshakeRefused, type Message, WsClient } from './support/ws-client.js';
 
 /** Drops the connection the way a lost network does: no close frame, the server sees 1006. */
 function drop(client: WsClient): Promise<unknown> {
@@ -52,7 +52,11 @@ describe('resume and reconnect grace (one node)', () => {
     const { client: student } = await WsClient.join(s.ws, 'resume-2', 'ali');
     await master.next('NewUser');
     await drop(student);
-    assert.deepEqual((await request(s.http, 'GET', '/api/room/resume-2')).body.data.users, ['teacher', 'ali'], 'still in the room during the grace period');
+    assert.deepEqual(
+      (await request(s.http, 'GET', '/api/room/resume-2')).body.data.users,
+      ['teacher', 'ali'],
+      'still in the room during the grace period',
+    );
     assert.equal((await master.next('UserLeave', 5000)).uuid, 'ali');
     assert.deepEqual((await request(s.http, 'GET', '/api/room/resume-2')).body.data.users, ['teacher']);
     await master.close();
@@ -126,7 +130,10 @@ describe('resume and reconnect grace (one node)', () => {
       await student.next('Resumed');
       received.push(await student.next('ClickAya'));
     }
-    assert.deepEqual(received.map((m) => m.aya), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      received.map((m) => m.aya),
+      [1, 2, 3, 4, 5, 6],
+    );
     assert.deepEqual(seqsOf(received), [3, 4, 5, 6, 7, 8]);
     await student.close();
     await master.close();

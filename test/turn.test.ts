@@ -1,7 +1,7 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { after, before, describe, test } from 'node:test';
 import { mintTurnCredential } from '../src/turn/turn-credentials.js';
 import { Coturn } from './support/coturn.js';
 import { request, startServer, type TestServer } from './support/server.js';
@@ -153,7 +153,11 @@ describe('TURN credentials against a real coturn (secret mode)', () => {
     assertRelayed(gathered, coturn);
     const user = turn.username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     await coturn.waitForLog(new RegExp(`user <${user}>: incoming packet ALLOCATE processed, success`));
-    console.log(`minted credentials: relay in ${gathered.ms} ms: ${relays(gathered).map((r) => `${r.address}:${r.port}`).join(', ')}`);
+    console.log(
+      `minted credentials: relay in ${gathered.ms} ms: ${relays(gathered)
+        .map((r) => `${r.address}:${r.port}`)
+        .join(', ')}`,
+    );
   });
 
   test('a forged credential (wrong HMAC) gets no relay', async () => {

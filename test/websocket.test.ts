@@ -1,5 +1,5 @@
-import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { createRoom, request, startServer, type TestServer } from './support/server.js';
 import { HandshakeRefused, WsClient } from './support/ws-client.js';
 
@@ -120,7 +120,11 @@ describe('room WebSocket', () => {
     await students.b!.close();
     master.send({ action: 'ClickAya', aya: 2 });
     const last = state.seq + 7;
-    for (const [client, from] of [[master, 1], [students.a!, 2], [late, state.seq]] as const) {
+    for (const [client, from] of [
+      [master, 1],
+      [students.a!, 2],
+      [late, state.seq],
+    ] as const) {
       await client.next((m) => m.seq === last);
       const seqs = client.received.filter((m) => m.seq !== undefined && m.action !== 'RoomState').map((m) => m.seq);
       const expected = Array.from({ length: last - from }, (_, i) => from + 1 + i);
@@ -192,7 +196,7 @@ describe('room WebSocket', () => {
       assert.deepEqual(await client.next('MuteUser'), { action: 'MuteUser', uuid: 'a', result: true, seq: 4 });
     }
     students.a!.send({ action: 'MuteUser', uuid: 'a', result: false });
-    assert.equal((await students.a!.next('Error')).code, 'forbidden', 'the master\'s mute holds');
+    assert.equal((await students.a!.next('Error')).code, 'forbidden', "the master's mute holds");
     students.b!.send({ action: 'MuteUser', uuid: 'a', result: false });
     assert.equal((await students.b!.next('Error')).code, 'forbidden');
     students.b!.send({ action: 'MuteUser', uuid: 'b' });

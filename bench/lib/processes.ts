@@ -1,8 +1,8 @@
 /* Child processes: the Wigglypuff server from its build, watchdogs, their output. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
 import type { Socket } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { killOnExit } from '../../test/support/reaper.js';
@@ -50,13 +50,44 @@ export function guardChild(child: ChildProcess): void {
 
 /** Environment variables the server reads (src/config.ts): none is inherited from this shell. */
 export const SERVER_ENV_KEYS = [
-  'HOST', 'PORT', 'LOG_LEVEL', 'STUN_ADDRESS', 'TURN_SERVERS', 'TURN_USERNAME', 'TURN_CREDENTIAL', 'TURN_SECRET',
-  'TURN_TTL', 'FCM_SERVER_TOKEN', 'HEARTBEAT_INTERVAL_MS', 'WS_MAX_FRAME_BYTES', 'HTTP_BODY_LIMIT_BYTES',
-  'REDIS_URL', 'REDIS_CLUSTER', 'REDIS_KEY_PREFIX', 'NODE_ID', 'NODE_TIMEOUT_MS', 'MEDIA_LEASE_MS', 'RECONNECT_GRACE_MS',
-  'HISTORY_SIZE', 'HISTORY_MAX_AGE_MS', 'AUDIO_SLOTS', 'MEDIA_PORT', 'MEDIA_PORT_RANGE', 'MEDIA_BIND_ADDRESS',
-  'MEDIA_ANNOUNCE_ADDRESS', 'API_KEY', 'JOIN_TOKEN_SECRET', 'WS_RATE_LIMIT_PER_SEC', 'WS_RATE_LIMIT_BURST',
-  'HTTP_RATE_LIMIT_PER_MIN', 'MAX_ROOMS', 'MAX_USERS_PER_ROOM', 'MAX_CONNECTIONS_PER_ADDRESS',
-  'WS_SEND_BUFFER_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'TRUST_PROXY',
+  'HOST',
+  'PORT',
+  'LOG_LEVEL',
+  'STUN_ADDRESS',
+  'TURN_SERVERS',
+  'TURN_USERNAME',
+  'TURN_CREDENTIAL',
+  'TURN_SECRET',
+  'TURN_TTL',
+  'FCM_SERVER_TOKEN',
+  'HEARTBEAT_INTERVAL_MS',
+  'WS_MAX_FRAME_BYTES',
+  'HTTP_BODY_LIMIT_BYTES',
+  'REDIS_URL',
+  'REDIS_CLUSTER',
+  'REDIS_KEY_PREFIX',
+  'NODE_ID',
+  'NODE_TIMEOUT_MS',
+  'MEDIA_LEASE_MS',
+  'RECONNECT_GRACE_MS',
+  'HISTORY_SIZE',
+  'HISTORY_MAX_AGE_MS',
+  'AUDIO_SLOTS',
+  'MEDIA_PORT',
+  'MEDIA_PORT_RANGE',
+  'MEDIA_BIND_ADDRESS',
+  'MEDIA_ANNOUNCE_ADDRESS',
+  'API_KEY',
+  'JOIN_TOKEN_SECRET',
+  'WS_RATE_LIMIT_PER_SEC',
+  'WS_RATE_LIMIT_BURST',
+  'HTTP_RATE_LIMIT_PER_MIN',
+  'MAX_ROOMS',
+  'MAX_USERS_PER_ROOM',
+  'MAX_CONNECTIONS_PER_ADDRESS',
+  'WS_SEND_BUFFER_LIMIT_BYTES',
+  'SHUTDOWN_TIMEOUT_MS',
+  'TRUST_PROXY',
 ];
 
 /** This process's environment without any of the server's variables, plus `settings`. */

@@ -37,7 +37,8 @@ export function printMarkdownTable(header: string[], align: ('l' | 'r')[], rows:
 /** The commit the server was built from, and whether src/ differed from it. */
 export function describeCommit(): string {
   try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     const commit = git('log', '-1', '--format=%h %s');
     const dirty = git('status', '--porcelain', '--', 'src') !== '';
     return `${commit}${dirty ? ' (+ uncommitted changes in src/)' : ''}`;

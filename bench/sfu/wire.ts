@@ -162,7 +162,13 @@ export type FromWorker =
   | { type: 'hello'; pid: number }
   | { type: 'ready'; ports: Record<string, number>; setupMs: number }
   | { type: 'sent'; publisher: PublisherReport }
-  | { type: 'report'; publisher: PublisherReport | undefined; listener: ListenerReport | undefined; problems: string[]; problemCount: number }
+  | {
+      type: 'report';
+      publisher: PublisherReport | undefined;
+      listener: ListenerReport | undefined;
+      problems: string[];
+      problemCount: number;
+    }
   | { type: 'error'; message: string };
 
 export type ToRelay = { type: 'routes'; routes: [number, number[]][] } | { type: 'report' } | { type: 'stop' };

@@ -7,29 +7,30 @@
  * Commands come over IPC (see wire.ts): setup, start, report, stop. It exits when its parent goes
  * away.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+
 import { randomInt } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import nodeDataChannel from 'node-datachannel';
 import WebSocket from 'ws';
 import {
   AUDIO_LEVEL_EXT_ID,
   AUDIO_LEVEL_URI,
+  type ClientSpec,
+  type FromWorker,
   isRtcp,
+  type ListenerReport,
   LOUD_LEVEL,
   makePacket,
   OPUS_PT,
+  type PublisherReport,
   payloadOffset,
   SEND_TIME_OFFSET,
-  SILENT_LEVEL,
-  stampPacket,
-  TS_STEP,
-  type ClientSpec,
-  type FromWorker,
-  type ListenerReport,
-  type PublisherReport,
   type SetupRequest,
+  SILENT_LEVEL,
   type StartRequest,
+  stampPacket,
   type ToWorker,
+  TS_STEP,
 } from './wire.js';
 
 const { Audio, PeerConnection } = nodeDataChannel;
@@ -144,10 +145,12 @@ class Listeners {
         return;
       } else {
         const step = counter - last;
-        if (((this.lastSeq[s]! + step) & 0xffff) !== seq || ((this.lastTs[s]! + step * TS_STEP) >>> 0) !== ts) {
+        if (((this.lastSeq[s]! + step) & 0xffff) !== seq || (this.lastTs[s]! + step * TS_STEP) >>> 0 !== ts) {
           this.rewriteErrors++;
           if (this.rewriteErrors <= 3) {
-            problem(`listener ${index} slot ${slot}: counter ${last}->${counter} but seq ${this.lastSeq[s]}->${seq}, ts ${this.lastTs[s]}->${ts}`);
+            problem(
+              `listener ${index} slot ${slot}: counter ${last}->${counter} but seq ${this.lastSeq[s]}->${seq}, ts ${this.lastTs[s]}->${ts}`,
+            );
           }
         }
       }
@@ -301,7 +304,9 @@ function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: nu
     };
     const timer = setTimeout(() => {
       const pc = client.pc;
-      const state = pc ? `pc ${pc.state()}, ice ${pc.iceState()}, ${client.tracks.filter((t) => t.isOpen()).length}/${client.tracks.length} tracks open` : 'no RoomState';
+      const state = pc
+        ? `pc ${pc.state()}, ice ${pc.iceState()}, ${client.tracks.filter((t) => t.isOpen()).length}/${client.tracks.length} tracks open`
+        : 'no RoomState';
       fail(`not connected after ${timeoutMs} ms (${state})`);
     }, timeoutMs);
     let connected = false;
@@ -396,7 +401,16 @@ function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: nu
     };
 
     ws.on('message', (data) => {
-      let message: { action?: string; audio_slots?: number; sdp?: string; type?: string; candidate?: string; sdpMid?: string; code?: string; message?: string };
+      let message: {
+        action?: string;
+        audio_slots?: number;
+        sdp?: string;
+        type?: string;
+        candidate?: string;
+        sdpMid?: string;
+        code?: string;
+        message?: string;
+      };
       try {
         message = JSON.parse(data.toString()) as typeof message;
       } catch {
@@ -440,7 +454,8 @@ function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: nu
           case 'MuteUser':
             return;
           case 'Ack':
-            if (!(spec.publisher && muteAll && (message as { of?: string }).of === 'MuteAll')) fail(`unexpected ${JSON.stringify(message)}`);
+            if (!(spec.publisher && muteAll && (message as { of?: string }).of === 'MuteAll'))
+              fail(`unexpected ${JSON.stringify(message)}`);
             return;
           case 'Error':
             fail(`Error ${message.code}: ${message.message}`);
@@ -450,7 +465,9 @@ function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: nu
         }
       } catch (error) {
         const pc = client.pc;
-        fail(`signaling failed: ${(error as Error).message} (pc ${pc?.state()}, ice ${pc?.iceState()}, signaling ${pc?.signalingState()}, gathering ${pc?.gatheringState()})`);
+        fail(
+          `signaling failed: ${(error as Error).message} (pc ${pc?.state()}, ice ${pc?.iceState()}, signaling ${pc?.signalingState()}, gathering ${pc?.gatheringState()})`,
+        );
       }
     });
     ws.on('error', (error) => fail(`socket error ${error.message}`));
@@ -530,7 +547,9 @@ async function setup(request: SetupRequest): Promise<Record<string, number>> {
   listeners = listenerSpecs.length ? new Listeners(listenerSpecs, slots) : undefined;
   const ports: Record<string, number> = {};
   if (request.mode === 'webrtc') {
-    await pool(request.clients, request.concurrency, (spec) => connectRtc(spec, request.ws, request.slots, request.timeoutMs, request.muteAll));
+    await pool(request.clients, request.concurrency, (spec) =>
+      connectRtc(spec, request.ws, request.slots, request.timeoutMs, request.muteAll),
+    );
     return ports;
   }
   for (const spec of request.clients) {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { JoinTokens, type JoinClaims } from './join-tokens.js';
+import { type JoinClaims, JoinTokens } from './join-tokens.js';
 
 export interface Credentials {
   /** `Authorization` header. */

@@ -4,7 +4,7 @@ import type { RoomService } from '../room/room-service.js';
 import type { MediaMessage } from './media-messages.js';
 import type { MediaNetwork } from './media-peer.js';
 import type { MediaSignaling } from './media-signaling.js';
-import { RoomMedia, type MediaAddress } from './room-media.js';
+import { type MediaAddress, RoomMedia } from './room-media.js';
 
 export interface MediaEngineOptions {
   slots: number;

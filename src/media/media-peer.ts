@@ -99,9 +99,11 @@ export class MediaPeer {
       }
     }
 
-    this.pc.onLocalCandidate(this.guard('candidate', (candidate: string, mid: string) => {
-      handlers.candidate(this.announce(candidate.replace(/^a=/, '')), mid, this.midIndex.get(mid) ?? 0);
-    }));
+    this.pc.onLocalCandidate(
+      this.guard('candidate', (candidate: string, mid: string) => {
+        handlers.candidate(this.announce(candidate.replace(/^a=/, '')), mid, this.midIndex.get(mid) ?? 0);
+      }),
+    );
   }
 
   /**

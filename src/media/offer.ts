@@ -30,8 +30,10 @@ export function parseOffer(sdp: string): OfferedMedia[] {
     if ((match = /^a=mid:(\S+)/.exec(line))) current.mid = match[1]!;
     else if ((match = /^a=(sendonly|recvonly|sendrecv|inactive)$/.exec(line))) current.direction = match[1] as Direction;
     else if ((match = /^a=rtpmap:(\d+) opus\/48000/i.exec(line))) current.opus ??= { payloadType: Number(match[1]), fmtp: '' };
-    else if ((match = /^a=fmtp:(\d+) (.*)$/.exec(line)) && current.opus && Number(match[1]) === current.opus.payloadType) current.opus.fmtp = match[2]!;
-    else if ((match = /^a=extmap:(\d+)(?:\/\S+)? (\S+)/.exec(line)) && match[2] === AUDIO_LEVEL_URI) current.audioLevelId = Number(match[1]);
+    else if ((match = /^a=fmtp:(\d+) (.*)$/.exec(line)) && current.opus && Number(match[1]) === current.opus.payloadType)
+      current.opus.fmtp = match[2]!;
+    else if ((match = /^a=extmap:(\d+)(?:\/\S+)? (\S+)/.exec(line)) && match[2] === AUDIO_LEVEL_URI)
+      current.audioLevelId = Number(match[1]);
   }
   return media;
 }

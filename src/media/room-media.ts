@@ -1,11 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { MediaPeer, type MediaNetwork } from './media-peer.js';
+import type { MediaMessage } from './media-messages.js';
+import { type MediaNetwork, MediaPeer } from './media-peer.js';
 import { planAnswer } from './offer.js';
 import { audioLevelOf, headerOf, SlotStream } from './rtp.js';
 import { assignSlots, isSpeaking, LevelMeter, selectVoices } from './speaker-selection.js';
-import type { MediaMessage } from './media-messages.js';
 
 /** Where a participant's signaling answers go: its connection, on whatever node holds it. */
 export interface MediaAddress {

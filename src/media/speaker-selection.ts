@@ -23,11 +23,7 @@ export const isSpeaking = (level: number): boolean => level <= SPEAKING_LEVEL;
 export function selectVoices(voices: readonly Voice[], master: string, capacity: number, previous: readonly string[]): string[] {
   const rank = (voice: Voice) => {
     const speaking = isSpeaking(voice.level);
-    return [
-      voice.uuid === master && speaking ? 0 : 1,
-      speaking ? 0 : 1,
-      voice.level - (previous.includes(voice.uuid) ? HYSTERESIS_DB : 0),
-    ];
+    return [voice.uuid === master && speaking ? 0 : 1, speaking ? 0 : 1, voice.level - (previous.includes(voice.uuid) ? HYSTERESIS_DB : 0)];
   };
   const ranked = voices
     .map((voice) => ({ voice, key: rank(voice) }))

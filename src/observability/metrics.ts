@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface MetricsSources {
   /** Open room WebSockets on this node. */
@@ -28,29 +28,77 @@ export class Metrics {
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'wigglypuff_' }); // includes event-loop lag
-    new Gauge({ name: 'wigglypuff_connections', help: 'Open room WebSockets on this node', registers, collect() {
-      this.set(sources.connections());
-    } });
-    new Gauge({ name: 'wigglypuff_users', help: 'Participants with a socket on this node', registers, collect() {
-      this.set(sources.users());
-    } });
-    new Gauge({ name: 'wigglypuff_active_rooms', help: 'Rooms with a WebSocket on this node', registers, collect() {
-      this.set(sources.activeRooms());
-    } });
-    new Gauge({ name: 'wigglypuff_rooms', help: 'Rooms in the store (the whole cluster)', registers, async collect() {
-      this.set(await sources.rooms().catch(() => Number.NaN));
-    } });
-    this.messagesIn = new Counter({ name: 'wigglypuff_messages_in_total', help: 'WebSocket messages received, by action', labelNames: ['action'], registers });
-    this.messagesOut = new Counter({ name: 'wigglypuff_messages_out_total', help: 'WebSocket messages sent, by action', labelNames: ['action'], registers });
-    this.errors = new Counter({ name: 'wigglypuff_errors_total', help: 'Errors answered, by code', labelNames: ['code', 'transport'], registers });
-    this.rateLimited = new Counter({ name: 'wigglypuff_rate_limited_total', help: 'Requests and messages refused by a rate limit', labelNames: ['transport'], registers });
-    this.slowConsumers = new Counter({ name: 'wigglypuff_slow_consumers_dropped_total', help: 'Clients dropped for not reading (backpressure)', registers });
+    new Gauge({
+      name: 'wigglypuff_connections',
+      help: 'Open room WebSockets on this node',
+      registers,
+      collect() {
+        this.set(sources.connections());
+      },
+    });
+    new Gauge({
+      name: 'wigglypuff_users',
+      help: 'Participants with a socket on this node',
+      registers,
+      collect() {
+        this.set(sources.users());
+      },
+    });
+    new Gauge({
+      name: 'wigglypuff_active_rooms',
+      help: 'Rooms with a WebSocket on this node',
+      registers,
+      collect() {
+        this.set(sources.activeRooms());
+      },
+    });
+    new Gauge({
+      name: 'wigglypuff_rooms',
+      help: 'Rooms in the store (the whole cluster)',
+      registers,
+      async collect() {
+        this.set(await sources.rooms().catch(() => Number.NaN));
+      },
+    });
+    this.messagesIn = new Counter({
+      name: 'wigglypuff_messages_in_total',
+      help: 'WebSocket messages received, by action',
+      labelNames: ['action'],
+      registers,
+    });
+    this.messagesOut = new Counter({
+      name: 'wigglypuff_messages_out_total',
+      help: 'WebSocket messages sent, by action',
+      labelNames: ['action'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'wigglypuff_errors_total',
+      help: 'Errors answered, by code',
+      labelNames: ['code', 'transport'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'wigglypuff_rate_limited_total',
+      help: 'Requests and messages refused by a rate limit',
+      labelNames: ['transport'],
+      registers,
+    });
+    this.slowConsumers = new Counter({
+      name: 'wigglypuff_slow_consumers_dropped_total',
+      help: 'Clients dropped for not reading (backpressure)',
+      registers,
+    });
     this.redisRoundTrip = new Histogram({
       name: 'wigglypuff_redis_round_trip_seconds',
       help: 'Time of each room-store operation against Redis',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers,
     });
-    this.redisReconnects = new Counter({ name: 'wigglypuff_redis_reconnects_total', help: 'Times Redis came back after being lost', registers });
+    this.redisReconnects = new Counter({
+      name: 'wigglypuff_redis_reconnects_total',
+      help: 'Times Redis came back after being lost',
+      registers,
+    });
   }
 }

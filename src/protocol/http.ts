@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { RoomName, Uuid } from './names.js';
 
 export const CreateRoomBody = Type.Object({ name: RoomName, master_uuid: Uuid });

@@ -25,8 +25,7 @@ export function requireMayMute(room: Room, sender: string, target: string, mute:
     throw new AppError('forbidden', 'only the room master may mute or unmute another user');
   }
   if (mute) return;
-  const heldByMaster =
-    room.muted[sender] === 'master' || (room.mutedAll && !room.unmuted.includes(sender));
+  const heldByMaster = room.muted[sender] === 'master' || (room.mutedAll && !room.unmuted.includes(sender));
   if (heldByMaster) {
     throw new AppError('forbidden', 'the room master muted you; only the master can unmute you');
   }

@@ -82,9 +82,7 @@ export function kick(room: Room, uuid: string): Outcome {
 export function remove(room: Room): Outcome {
   return {
     room: null,
-    events: [
-      { audience: { to: 'room' }, message: { action: 'RoomDeleted' }, close: CloseCode.roomDeleted },
-    ],
+    events: [{ audience: { to: 'room' }, message: { action: 'RoomDeleted' }, close: CloseCode.roomDeleted }],
   };
 }
 
@@ -110,9 +108,7 @@ export function act(room: Room, sender: string, message: RoomCommand): Outcome {
         room: edit(room, (draft) => {
           draft.aya = message.aya;
         }),
-        events: [
-          { audience: { to: 'room', except: sender }, message: { action: 'ClickAya', aya: message.aya } },
-        ],
+        events: [{ audience: { to: 'room', except: sender }, message: { action: 'ClickAya', aya: message.aya } }],
       };
     }
     case 'MoveSura': {
@@ -172,9 +168,7 @@ export function act(room: Room, sender: string, message: RoomCommand): Outcome {
             if (draft.mutedAll && !draft.unmuted.includes(target)) draft.unmuted.push(target);
           }
         }),
-        events: [
-          { audience: { to: 'room' }, message: { action: 'MuteUser', uuid: target, result: mute } },
-        ],
+        events: [{ audience: { to: 'room' }, message: { action: 'MuteUser', uuid: target, result: mute } }],
       };
     }
     case 'MuteAll': {

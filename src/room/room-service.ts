@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
-import { AppError } from '../errors.js';
 import type { RoomStore } from '../cluster/room-store.js';
+import { AppError } from '../errors.js';
 import type { RoomCommand } from '../protocol/client-messages.js';
-import type { RoomView } from '../protocol/server-messages.js';
 import { RESERVED_ROOM_NAMES } from '../protocol/names.js';
+import type { RoomView } from '../protocol/server-messages.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { newRoom, viewOf, type Room } from './room.js';
-import * as logic from './room-logic.js';
-import type { Outcome } from './room-logic.js';
+import { newRoom, type Room, viewOf } from './room.js';
 import type { RoomEvent } from './room-event.js';
+import type { Outcome } from './room-logic.js';
+import * as logic from './room-logic.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -45,8 +45,7 @@ export function newRoom(name: string, masterUuid: string): Room {
   };
 }
 
-export const findMember = (room: Room, uuid: string): Member | undefined =>
-  room.members.find((member) => member.uuid === uuid);
+export const findMember = (room: Room, uuid: string): Member | undefined => room.members.find((member) => member.uuid === uuid);
 
 export function isMuted(room: Room, uuid: string): boolean {
   if (room.muted[uuid]) return true;

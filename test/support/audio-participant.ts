@@ -16,12 +16,13 @@
  *
  * Every message also stays in the WsClient's unread queue, so a test can still `ws.next('ActiveSpeakers')`.
  */
-import { WsClient, type Message } from './ws-client.js';
+
 import { DEFAULT_LISTEN_FOR, ToneDetector, ToneSource } from './tone-media.js';
 import { RTCPeerConnection } from './wrtc.js';
+import { type Message, WsClient } from './ws-client.js';
 
+export type { ReceivedChunk, ToneDetectorOptions, ToneSourceOptions } from './tone-media.js';
 export { DEFAULT_LISTEN_FOR, ToneDetector, ToneSource } from './tone-media.js';
-export type { ToneDetectorOptions, ToneSourceOptions, ReceivedChunk } from './tone-media.js';
 
 /** Receive slots when RoomState carries no `audio_slots`. */
 export const DEFAULT_AUDIO_SLOTS = 3;
@@ -160,7 +161,8 @@ export class AudioParticipant {
     let participant: AudioParticipant | undefined;
     try {
       const slots = options.slots ?? state.audio_slots ?? DEFAULT_AUDIO_SLOTS;
-      if (!Number.isInteger(slots) || slots < 0) throw new Error(`${uuid}: audio_slots must be an integer >= 0, got ${JSON.stringify(slots)}`);
+      if (!Number.isInteger(slots) || slots < 0)
+        throw new Error(`${uuid}: audio_slots must be an integer >= 0, got ${JSON.stringify(slots)}`);
       participant = new AudioParticipant(ws, state, uuid, slots, options);
       await participant.enqueue(() => participant!.negotiate());
       // The microphone's real time starts once the offer is out.
@@ -221,7 +223,9 @@ export class AudioParticipant {
   waitUntilHears(expected: number[], options: { exactly?: boolean; timeoutMs?: number } = {}): Promise<void> {
     const unknown = expected.filter((hz) => !this.detector.listenFor.includes(hz));
     if (unknown.length > 0) {
-      return Promise.reject(new Error(`${this.uuid}: does not listen for ${unknown.join(', ')} Hz (listenFor: ${this.detector.listenFor.join(', ')})`));
+      return Promise.reject(
+        new Error(`${this.uuid}: does not listen for ${unknown.join(', ')} Hz (listenFor: ${this.detector.listenFor.join(', ')})`),
+      );
     }
     const want = `${options.exactly ? 'exactly' : 'at least'} [${expected.join(', ')}]`;
     return this.waitFor(
@@ -315,7 +319,9 @@ export class AudioParticipant {
   describe(): string {
     const pc = this.session?.pc;
     const speakers = this.activeSpeakers ? ` activeSpeakers slots ${JSON.stringify(this.activeSpeakers.slots)};` : '';
-    const errors = this.errors.length ? ` errors: ${this.errors.map((e) => (e instanceof Error ? e.message : String(e))).join(' | ')};` : '';
+    const errors = this.errors.length
+      ? ` errors: ${this.errors.map((e) => (e instanceof Error ? e.message : String(e))).join(' | ')};`
+      : '';
     const serverErrors = this.serverErrors.length ? ` server errors: ${JSON.stringify(this.serverErrors)};` : '';
     return (
       `${this.uuid}: ${this.detector.describe()}; pc ${pc?.connectionState ?? 'none'} (ice ${pc?.iceConnectionState ?? '-'}, ` +
@@ -519,7 +525,11 @@ export class AudioParticipant {
         }
         if (ok) finish();
         else if (last) {
-          finish(new Error(`${this.uuid}: timed out after ${Math.round(performance.now() - started)} ms waiting for ${what}; ${this.describe()}`));
+          finish(
+            new Error(
+              `${this.uuid}: timed out after ${Math.round(performance.now() - started)} ms waiting for ${what}; ${this.describe()}`,
+            ),
+          );
         }
       };
       this.pending.add(cancel);

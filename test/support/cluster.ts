@@ -1,4 +1,4 @@
-import { spawnServer, type NodeProcess } from './process.js';
+import { type NodeProcess, spawnServer } from './process.js';
 import { killOnExit } from './reaper.js';
 
 const STOP_GRACE_MS = 5000;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   bindUdpOnce,
+  type Exit,
   exitsWithin,
   listenTcpOnce,
   PortInUseError,
@@ -12,7 +13,6 @@ import {
   startFailure,
   supervise,
   unrefChild,
-  type Exit,
 } from './child-process.js';
 import { removeDir, withTempDir } from './reaper.js';
 

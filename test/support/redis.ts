@@ -1,7 +1,8 @@
-import { execFile, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  type Exit,
   exitsWithin,
   listenTcpOnce,
   PortInUseError,
@@ -9,7 +10,6 @@ import {
   startFailure,
   supervise,
   unrefChild,
-  type Exit,
 } from './child-process.js';
 import { removeDir, withTempDir } from './reaper.js';
 
@@ -293,24 +293,39 @@ export function redisCli(args: string[], timeoutMs = CLI_TIMEOUT_MS): Promise<st
 
 function serverArgs(port: number, dir: string, options: RedisServerOptions): string[] {
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--protected-mode', 'no',
-    '--daemonize', 'no',
-    '--dir', dir,
-    '--save', '', // no RDB snapshots: without appendonly a restart loses everything
-    '--appendonly', options.appendonly ? 'yes' : 'no',
-    '--logfile', '', // log to stdout, where the ready line is read
-    '--loglevel', 'notice',
-    '--unixsocket', '',
-    '--enable-debug-command', 'local', // DEBUG SLEEP and the like, for tests that need a slow Redis
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--protected-mode',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    dir,
+    '--save',
+    '', // no RDB snapshots: without appendonly a restart loses everything
+    '--appendonly',
+    options.appendonly ? 'yes' : 'no',
+    '--logfile',
+    '', // log to stdout, where the ready line is read
+    '--loglevel',
+    'notice',
+    '--unixsocket',
+    '',
+    '--enable-debug-command',
+    'local', // DEBUG SLEEP and the like, for tests that need a slow Redis
   ];
   if (options.cluster) {
     args.push(
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', join(dir, 'nodes.conf'),
-      '--cluster-node-timeout', '2000',
-      '--cluster-announce-ip', '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+      '--cluster-node-timeout',
+      '2000',
+      '--cluster-announce-ip',
+      '127.0.0.1',
     );
   }
   return [...args, ...(options.args ?? [])];

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { pino } from 'pino';
-import { AppError } from '../../src/errors.js';
 import type { RoomStore } from '../../src/cluster/room-store.js';
+import { AppError } from '../../src/errors.js';
 import type { RoomEvent } from '../../src/room/room-event.js';
 import { RoomService } from '../../src/room/room-service.js';
 
@@ -53,7 +53,10 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
   const withServices = async (fn: (services: RoomService[], stores: RoomStore[]) => Promise<void>) => {
     const backing = await open();
     try {
-      await fn(backing.stores.map((store) => new RoomService(store, silent)), backing.stores);
+      await fn(
+        backing.stores.map((store) => new RoomService(store, silent)),
+        backing.stores,
+      );
     } finally {
       await backing.close();
     }
@@ -93,7 +96,12 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
       const events = await seen.until(4);
       assert.deepEqual(
         events.map((event) => [event.message.action, event.seq]),
-        [['NewUser', 1], ['NewUser', 2], ['ClickAya', 3], ['OfferCorrection', undefined]],
+        [
+          ['NewUser', 1],
+          ['NewUser', 2],
+          ['ClickAya', 3],
+          ['OfferCorrection', undefined],
+        ],
       );
       assert.deepEqual(events[2]!.audience, { to: 'room', except: 'teacher' });
       const room = await rooms!.get('class');

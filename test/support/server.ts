@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { loadConfig, type Config } from '../../src/config.js';
 import type { RoomStore } from '../../src/cluster/room-store.js';
+import { type Config, loadConfig } from '../../src/config.js';
 import { createServer, type Wigglypuff } from '../../src/server.js';
 
 /**

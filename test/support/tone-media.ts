@@ -12,8 +12,8 @@ import {
   DEFAULT_TONE_THRESHOLD,
   emptyAnalysis,
   presentTones,
-  toneShares,
   type ToneAnalysis,
+  toneShares,
 } from './goertzel.js';
 import { onSinkData, RTCAudioSink, RTCAudioSource } from './wrtc.js';
 
@@ -448,7 +448,14 @@ export class ToneDetector {
     if (!Number.isInteger(index) || index < 0) throw new RangeError(`slot must be an integer >= 0, got ${index}`);
     while (this.slots.length <= index) {
       // 10 ms chunks: room for historyMs of them, twice over in case a sink delivers smaller ones.
-      this.slots.push({ ring: new ChunkRing(Math.ceil(this.historyMs / 10) * 2 + 16, this.historyMs), sink: undefined, chunks: 0, lastHeard: new Map(), previous: new Set(), recentPowers: [] });
+      this.slots.push({
+        ring: new ChunkRing(Math.ceil(this.historyMs / 10) * 2 + 16, this.historyMs),
+        sink: undefined,
+        chunks: 0,
+        lastHeard: new Map(),
+        previous: new Set(),
+        recentPowers: [],
+      });
     }
     return this.slots[index]!;
   }

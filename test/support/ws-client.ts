@@ -72,8 +72,7 @@ export class WsClient {
 
   /** The next unread message matching `match` (an action name or a predicate); earlier non-matching ones stay unread. */
   next(match?: string | Predicate, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Message> {
-    const predicate: Predicate =
-      match === undefined ? () => true : typeof match === 'string' ? (m) => m.action === match : match;
+    const predicate: Predicate = match === undefined ? () => true : typeof match === 'string' ? (m) => m.action === match : match;
     const index = this.unread.findIndex(predicate);
     if (index >= 0) return Promise.resolve(this.unread.splice(index, 1)[0]!);
     return new Promise((resolve, reject) => {

@@ -6,8 +6,9 @@
  * The offerer is laid out like an AudioParticipant (a sendonly microphone, then recvonly receive
  * slots); the answerer plays a small SFU: it receives the microphone and sends a tone on slot 0.
  */
-import { after, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
 import { dominantTones } from '../support/goertzel.js';
 import { ToneDetector, ToneSource } from '../support/tone-media.js';
 import { RTCPeerConnection } from '../support/wrtc.js';
@@ -21,7 +22,9 @@ after(() => {
 function trickle(from: RTCPeerConnection, to: RTCPeerConnection, errors: unknown[]): void {
   from.onicecandidate = ({ candidate }) => {
     if (!candidate || !candidate.candidate) return;
-    const wire = JSON.parse(JSON.stringify({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex }));
+    const wire = JSON.parse(
+      JSON.stringify({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex }),
+    );
     to.addIceCandidate(wire).catch((error: unknown) => errors.push(error));
   };
 }
@@ -78,8 +81,18 @@ test('a tone sent through a real PeerConnection is heard, and a change of tone t
   await sfu.setLocalDescription(answer);
   await participant.setRemoteDescription({ type: 'answer', sdp: answer.sdp! });
 
-  const connectMs = await until('connected', () => participant.connectionState === 'connected', 10_000, () => participant.connectionState);
-  const firstMs = await until('660 Hz on slot 0', () => heard.hearsOnSlot(0).has(660), 10_000, () => heard.describe());
+  const connectMs = await until(
+    'connected',
+    () => participant.connectionState === 'connected',
+    10_000,
+    () => participant.connectionState,
+  );
+  const firstMs = await until(
+    '660 Hz on slot 0',
+    () => heard.hearsOnSlot(0).has(660),
+    10_000,
+    () => heard.describe(),
+  );
   // Give the 300 ms window time to fill with tone only.
   await new Promise((resolve) => setTimeout(resolve, 400));
   assert.deepEqual([...heard.hears()], [660], heard.describe());
@@ -93,13 +106,28 @@ test('a tone sent through a real PeerConnection is heard, and a change of tone t
   assert.ok(tones.includes(660), `660 Hz in ${tones}`);
   assert.ok(!tones.includes(440), `no 440 Hz in ${tones}`);
   // And the uplink: the "SFU" hears the microphone.
-  await until('1100 Hz upstream', () => uplink.hears().has(1100), 5000, () => uplink.describe());
+  await until(
+    '1100 Hz upstream',
+    () => uplink.hears().has(1100),
+    5000,
+    () => uplink.describe(),
+  );
 
   // Switch the tone: 880 appears, 660 goes.
   const switchedAt = performance.now();
   slotTone.setTone(880);
-  const appearMs = await until('880 Hz', () => heard.hears().has(880), 5000, () => heard.describe());
-  const goneMs = await until('660 Hz gone', () => !heard.hears().has(660), 5000, () => heard.describe());
+  const appearMs = await until(
+    '880 Hz',
+    () => heard.hears().has(880),
+    5000,
+    () => heard.describe(),
+  );
+  const goneMs = await until(
+    '660 Hz gone',
+    () => !heard.hears().has(660),
+    5000,
+    () => heard.describe(),
+  );
   assert.deepEqual([...heard.hears()], [880], heard.describe());
   const lastHeard660 = heard.heardAt(660)!;
   const first880 = heard.firstHeardAt(880)!;
@@ -113,17 +141,32 @@ test('a tone sent through a real PeerConnection is heard, and a change of tone t
 
   // Silence: keep sending zeros.
   slotTone.setTone(null);
-  const silentMs = await until('silence', () => heard.hears().size === 0, 5000, () => heard.describe());
+  const silentMs = await until(
+    'silence',
+    () => heard.hears().size === 0,
+    5000,
+    () => heard.describe(),
+  );
   assert.ok(heard.lastChunkAt(0)! > performance.now() - 100, 'the sink keeps delivering (silence) audio');
 
   // Packets stop (as when an SFU stops forwarding): libwebrtc conceals the gap by playing the last
   // sound on, fading out; heardAt() does not count that tail.
   slotTone.setTone(880);
-  await until('880 Hz again', () => heard.hears().has(880), 5000, () => heard.describe());
+  await until(
+    '880 Hz again',
+    () => heard.hears().has(880),
+    5000,
+    () => heard.describe(),
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   const cutAt = performance.now();
   await slot0.sender.replaceTrack(null);
-  await until('880 Hz gone after the cut', () => !heard.hears().has(880), 5000, () => heard.describe());
+  await until(
+    '880 Hz gone after the cut',
+    () => !heard.hears().has(880),
+    5000,
+    () => heard.describe(),
+  );
   const tailMs = heard.heardAt(880)! - cutAt;
   assert.ok(tailMs < 300, `880 Hz last heard ${Math.round(tailMs)} ms after its packets stopped`);
 

@@ -6,10 +6,11 @@
  * checks the client side of the protocol, so that tests against the real server fail only for the
  * server's reasons.
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { after, before, test } from 'node:test';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { AudioParticipant } from '../support/audio-participant.js';
 import { ToneDetector, ToneSource } from '../support/tone-media.js';
 import { RTCPeerConnection } from '../support/wrtc.js';
@@ -79,7 +80,12 @@ class FakeConnection {
     this.pc = pc;
     pc.onicecandidate = ({ candidate }) => {
       if (candidate?.candidate && this.pc === pc) {
-        this.send({ action: 'ICECandidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex });
+        this.send({
+          action: 'ICECandidate',
+          candidate: candidate.candidate,
+          sdpMid: candidate.sdpMid,
+          sdpMLineIndex: candidate.sdpMLineIndex,
+        });
       }
     };
     await pc.setRemoteDescription({ type: 'offer', sdp });
@@ -120,7 +126,17 @@ class FakeServer {
       const connection = new FakeConnection(socket, uuid!, this.slotTones);
       this.connections.push(connection);
       if (room === 'no-state') return; // never answers the join
-      const state: Json = { action: 'RoomState', room, seq: 1, master_uuid: 'teacher', users: [uuid], id_quran: null, aya: null, muted: [], muted_all: false };
+      const state: Json = {
+        action: 'RoomState',
+        room,
+        seq: 1,
+        master_uuid: 'teacher',
+        users: [uuid],
+        id_quran: null,
+        aya: null,
+        muted: [],
+        muted_all: false,
+      };
       if (this.audioSlots !== undefined) state.audio_slots = this.audioSlots;
       connection.send(state);
     });
@@ -201,14 +217,29 @@ test('a speaking participant: offer per the recipe, hears each slot, is heard, f
   assert.ok((stats.byMid['1'] ?? 0) > 0 && (stats.byMid['2'] ?? 0) > 0, JSON.stringify(stats));
 
   // The microphone reaches the other side, and follows setTone / setAmplitude.
-  await until('1100 Hz upstream', () => fake.uplink.hears().has(1100), 5000, () => fake.uplink.describe());
+  await until(
+    '1100 Hz upstream',
+    () => fake.uplink.hears().has(1100),
+    5000,
+    () => fake.uplink.describe(),
+  );
   ali.setTone(1320);
-  await until('1320 Hz upstream only', () => {
-    const heard = [...fake.uplink.hears()];
-    return heard.length === 1 && heard[0] === 1320;
-  }, 5000, () => fake.uplink.describe());
+  await until(
+    '1320 Hz upstream only',
+    () => {
+      const heard = [...fake.uplink.hears()];
+      return heard.length === 1 && heard[0] === 1320;
+    },
+    5000,
+    () => fake.uplink.describe(),
+  );
   ali.setAmplitude(0);
-  await until('silence upstream', () => fake.uplink.hears().size === 0, 5000, () => fake.uplink.describe());
+  await until(
+    'silence upstream',
+    () => fake.uplink.hears().size === 0,
+    5000,
+    () => fake.uplink.describe(),
+  );
   ali.setAmplitude(0.3);
   ali.setTone(1100);
 
@@ -231,7 +262,12 @@ test('a speaking participant: offer per the recipe, hears each slot, is heard, f
   await ali.waitForConnected(10_000);
   ali.detector.clear();
   await ali.waitUntilHears([660, 880], { exactly: true, timeoutMs: 5000 });
-  await until('1100 Hz upstream again', () => fake.uplink.hears().has(1100), 5000, () => fake.uplink.describe());
+  await until(
+    '1100 Hz upstream again',
+    () => fake.uplink.hears().has(1100),
+    5000,
+    () => fake.uplink.describe(),
+  );
 
   // A tone that stops: heardAt tells when it was last heard.
   const stoppedAt = performance.now();
@@ -243,7 +279,10 @@ test('a speaking participant: offer per the recipe, hears each slot, is heard, f
   slotTones[1]!.setTone(880);
 
   // A wait that times out says what was heard.
-  await assert.rejects(ali.waitUntilHears([440], { timeoutMs: 300 }), /ali: timed out after \d+ ms waiting for to hear at least \[440\].*hears \[660/);
+  await assert.rejects(
+    ali.waitUntilHears([440], { timeoutMs: 300 }),
+    /ali: timed out after \d+ ms waiting for to hear at least \[440\].*hears \[660/,
+  );
   await assert.rejects(ali.waitUntilHears([445]), /does not listen for 445 Hz/);
   assert.deepEqual(ali.errors, [], ali.describe());
   assert.deepEqual(fake.errors, []);
@@ -274,13 +313,20 @@ test('a listen-only participant offers only receive slots; RoomState without aud
   await bilal.waitUntilHears([660, 880], { exactly: true, timeoutMs: 5000 });
   assert.deepEqual([...bilal.hearsOnSlot(2)], []);
   // libwebrtc: a receive slot answered inactive delivers no audio at all to its sink.
-  assert.equal(bilal.detector.chunksReceived(2), 0, `chunks of the inactive slot ${bilal.detector.chunksReceived(2)}, of slot 0: ${bilal.detector.chunksReceived(0)}`);
+  assert.equal(
+    bilal.detector.chunksReceived(2),
+    0,
+    `chunks of the inactive slot ${bilal.detector.chunksReceived(2)}, of slot 0: ${bilal.detector.chunksReceived(0)}`,
+  );
   await bilal.close();
   assert.deepEqual(bilal.errors, [], bilal.describe());
 });
 
 test('a join that cannot connect, or gets no RoomState, rejects and leaves no socket open', async () => {
   await assert.rejects(AudioParticipant.join('ws://127.0.0.1:1', 'halaqa-1', 'carol', { toneHz: 440 }));
-  await assert.rejects(AudioParticipant.join(server.url, 'no-state', 'dan', { toneHz: 440, joinTimeoutMs: 200 }), /timed out after 200 ms waiting for RoomState/);
+  await assert.rejects(
+    AudioParticipant.join(server.url, 'no-state', 'dan', { toneHz: 440, joinTimeoutMs: 200 }),
+    /timed out after 200 ms waiting for RoomState/,
+  );
   await until('the server sees the socket close', () => server.connection('dan').closed, 3000);
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
 test('the defaults: one node on 0.0.0.0:6030, rooms in memory, media on UDP 6030 with 3 slots', () => {
@@ -11,7 +11,13 @@ test('the defaults: one node on 0.0.0.0:6030, rooms in memory, media on UDP 6030
   assert.deepEqual(config.turn, { mode: 'none' });
   assert.equal(config.reconnectGraceMs, 15000);
   assert.deepEqual(config.history, { size: 1000, maxAgeMs: 600000 });
-  assert.deepEqual(config.media, { audioSlots: 3, dtx: true, ports: { begin: 6030, end: 6030 }, bindAddress: undefined, announceAddress: undefined });
+  assert.deepEqual(config.media, {
+    audioSlots: 3,
+    dtx: true,
+    ports: { begin: 6030, end: 6030 },
+    bindAddress: undefined,
+    announceAddress: undefined,
+  });
 });
 
 test('Redis, a Redis Cluster, and the mistakes that stop the start', () => {

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { dominantTones, goertzelPower, meanSquare } from '../support/goertzel.js';
 
 const RATE = 48_000;
@@ -45,7 +45,10 @@ test('goertzelPower: a sine of amplitude A gives ~A^2 at its frequency, ~0 elsew
       const quiet = sines(ms, [{ hz, amplitude: 0.3 }]);
       assert.ok(Math.abs(goertzelPower(quiet, RATE, hz) - 0.09) < 0.01, `0.3 ${hz} Hz on ${ms} ms`);
       for (const other of TONES.filter((o) => o !== hz)) {
-        assert.ok(goertzelPower(full, RATE, other) < 0.02, `${hz} Hz leaks into ${other} Hz on ${ms} ms: ${goertzelPower(full, RATE, other)}`);
+        assert.ok(
+          goertzelPower(full, RATE, other) < 0.02,
+          `${hz} Hz leaks into ${other} Hz on ${ms} ms: ${goertzelPower(full, RATE, other)}`,
+        );
       }
     }
   }
@@ -112,7 +115,12 @@ test('dominantTones: noise alone is no tone; a tone in noise is found', () => {
     for (const seed of [1, 2, 3]) {
       assert.deepEqual(dominantTones(noise(ms, 0.5, seed), RATE, CLOSE_TONES), [], `noise, seed ${seed}, ${ms} ms`);
       // Same power as the noise (0 dB SNR: a 0.3 sine has mean square 0.045, uniform noise of 0.37 as well).
-      const noisy = mix(Float32Array.from(sines(ms, [{ hz: 880, amplitude: 0.3 }]), (x) => x / 32767), noise(ms, 0.37, seed), 1, 1);
+      const noisy = mix(
+        Float32Array.from(sines(ms, [{ hz: 880, amplitude: 0.3 }]), (x) => x / 32767),
+        noise(ms, 0.37, seed),
+        1,
+        1,
+      );
       assert.deepEqual(dominantTones(noisy, RATE, CLOSE_TONES), [880], `880 Hz in noise, seed ${seed}, ${ms} ms`);
     }
   }

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { planAnswer, withDtx } from '../../src/media/offer.js';
 
 const audio = (mid: string, direction: string, fmtp = 'minptime=10;useinbandfec=1') =>
@@ -7,13 +7,22 @@ const audio = (mid: string, direction: string, fmtp = 'minptime=10;useinbandfec=
 const offer = (...media: string[]) => ['v=0', ...media, ''].join('\r\n');
 
 test('the recipe: the first sending audio m-line is the microphone, the receiving ones after it are slots', () => {
-  const plan = planAnswer(offer(audio('0', 'sendonly'), audio('1', 'recvonly'), audio('2', 'recvonly'), audio('3', 'recvonly')), { slots: 2, dtx: true });
+  const plan = planAnswer(offer(audio('0', 'sendonly'), audio('1', 'recvonly'), audio('2', 'recvonly'), audio('3', 'recvonly')), {
+    slots: 2,
+    dtx: true,
+  });
   assert.equal(plan.uplink?.mid, '0');
-  assert.deepEqual(plan.slots.map((slot) => slot.mid), ['1', '2']);
-  assert.deepEqual(plan.unused.map((media) => media.mid), ['3']);
+  assert.deepEqual(
+    plan.slots.map((slot) => slot.mid),
+    ['1', '2'],
+  );
+  assert.deepEqual(
+    plan.unused.map((media) => media.mid),
+    ['3'],
+  );
 });
 
-test('the microphone is answered with the client\'s Opus parameters and usedtx as configured; slots keep theirs', () => {
+test("the microphone is answered with the client's Opus parameters and usedtx as configured; slots keep theirs", () => {
   const sdp = offer(audio('0', 'sendonly', 'minptime=10;useinbandfec=1;usedtx=0'), audio('1', 'recvonly'));
   assert.equal(planAnswer(sdp, { slots: 1, dtx: true }).uplink?.opus.fmtp, 'minptime=10;useinbandfec=1;usedtx=1');
   assert.equal(planAnswer(sdp, { slots: 1, dtx: false }).uplink?.opus.fmtp, 'minptime=10;useinbandfec=1;usedtx=0');

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { AppError } from '../../src/errors.js';
-import { newRoom, viewOf, isMuted, type Room } from '../../src/room/room.js';
+import { isMuted, newRoom, type Room, viewOf } from '../../src/room/room.js';
 import * as logic from '../../src/room/room-logic.js';
 
 const MASTER = 'teacher';
@@ -26,10 +26,11 @@ test('join adds a member and tells everyone else', () => {
 
 test('joining again replaces the old connection without NewUser', () => {
   const { room, events } = logic.join(roomWith('a'), 'a', 'conn-a2', 'node-2');
-  assert.deepEqual(room!.members.find((m) => m.uuid === 'a'), { uuid: 'a', conn: 'conn-a2', node: 'node-2' });
-  assert.deepEqual(events, [
-    { audience: { to: 'connection', conn: 'conn-a' }, message: { action: 'Replaced' }, close: 4009 },
-  ]);
+  assert.deepEqual(
+    room!.members.find((m) => m.uuid === 'a'),
+    { uuid: 'a', conn: 'conn-a2', node: 'node-2' },
+  );
+  assert.deepEqual(events, [{ audience: { to: 'connection', conn: 'conn-a' }, message: { action: 'Replaced' }, close: 4009 }]);
 });
 
 test('leave only counts for the connection that holds the membership', () => {
@@ -79,9 +80,7 @@ test('OfferCorrection goes to the master only, and needs the master online', () 
   const room = roomWith('a');
   const { room: after, events } = logic.act(room, 'a', { action: 'OfferCorrection' });
   assert.equal(after, room, 'no state change');
-  assert.deepEqual(events, [
-    { audience: { to: 'user', uuid: MASTER }, message: { action: 'OfferCorrection', uuid: 'a' } },
-  ]);
+  assert.deepEqual(events, [{ audience: { to: 'user', uuid: MASTER }, message: { action: 'OfferCorrection', uuid: 'a' } }]);
   rejects('forbidden', () => logic.act(room, MASTER, { action: 'OfferCorrection' }));
   const masterGone = logic.leave(room, MASTER, `conn-${MASTER}`).room!;
   rejects('master_offline', () => logic.act(masterGone, 'a', { action: 'OfferCorrection' }));
@@ -90,14 +89,12 @@ test('OfferCorrection goes to the master only, and needs the master online', () 
 test('AnswerCorrection: master only, to the named member', () => {
   const room = roomWith('a');
   const { events } = logic.act(room, MASTER, { action: 'AnswerCorrection', uuid: 'a', result: true });
-  assert.deepEqual(events, [
-    { audience: { to: 'user', uuid: 'a' }, message: { action: 'AnswerCorrection', uuid: 'a', result: true } },
-  ]);
+  assert.deepEqual(events, [{ audience: { to: 'user', uuid: 'a' }, message: { action: 'AnswerCorrection', uuid: 'a', result: true } }]);
   rejects('forbidden', () => logic.act(room, 'a', { action: 'AnswerCorrection', uuid: 'a', result: true }));
   rejects('user_not_found', () => logic.act(room, MASTER, { action: 'AnswerCorrection', uuid: 'zz', result: false }));
 });
 
-test('MuteUser: the master mutes anyone, a student only themself, and cannot lift the master\'s mute', () => {
+test("MuteUser: the master mutes anyone, a student only themself, and cannot lift the master's mute", () => {
   let room = roomWith('a', 'b');
   const muted = logic.act(room, MASTER, { action: 'MuteUser', uuid: 'a' });
   assert.deepEqual(muted.events, [{ audience: { to: 'room' }, message: { action: 'MuteUser', uuid: 'a', result: true } }]);
@@ -127,9 +124,7 @@ test('a mute outlives leaving and rejoining', () => {
 test('MuteAll mutes every student including latecomers until undone', () => {
   let room = roomWith('a');
   const all = logic.act(room, MASTER, { action: 'MuteAll' });
-  assert.deepEqual(all.events, [
-    { audience: { to: 'room', except: MASTER }, message: { action: 'MuteAll', result: true } },
-  ]);
+  assert.deepEqual(all.events, [{ audience: { to: 'room', except: MASTER }, message: { action: 'MuteAll', result: true } }]);
   room = logic.join(all.room!, 'late', 'conn-late', 'node-1').room!;
   assert.deepEqual(viewOf(room).muted, ['a', 'late']);
   assert.equal(viewOf(room).muted_all, true);
@@ -169,7 +164,7 @@ test('under MuteAll, a student the master unmuted may mute and unmute themself a
   assert.ok(!isMuted(room, 'a'));
 });
 
-test('the master\'s mute replaces a self-mute, which the student then cannot lift', () => {
+test("the master's mute replaces a self-mute, which the student then cannot lift", () => {
   let room = logic.act(roomWith('a'), 'a', { action: 'MuteUser', uuid: 'a' }).room!;
   room = logic.act(room, MASTER, { action: 'MuteUser', uuid: 'a' }).room!;
   rejects('forbidden', () => logic.act(room, 'a', { action: 'MuteUser', uuid: 'a', result: false }));

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { audioLevelOf, headerOf, isRtcp, isRtp, SlotStream } from '../../src/media/rtp.js';
 
 /** An RTP packet: version 2, optional one-byte header extensions ([id, value] pairs), a payload. */
@@ -34,7 +34,21 @@ test('RTP and RTCP are told apart by the second byte', () => {
 
 test('the audio level is read from its header extension, whatever else is there', () => {
   assert.equal(audioLevelOf(rtp({ ssrc: 1, seq: 1, ts: 1, ext: [[1, 0x80 | 30]] }), 1), 30, 'the voice bit is ignored');
-  assert.equal(audioLevelOf(rtp({ ssrc: 1, seq: 1, ts: 1, ext: [[3, 99], [1, 12]] }), 1), 12);
+  assert.equal(
+    audioLevelOf(
+      rtp({
+        ssrc: 1,
+        seq: 1,
+        ts: 1,
+        ext: [
+          [3, 99],
+          [1, 12],
+        ],
+      }),
+      1,
+    ),
+    12,
+  );
   assert.equal(audioLevelOf(rtp({ ssrc: 1, seq: 1, ts: 1, ext: [[3, 99]] }), 1), undefined);
   assert.equal(audioLevelOf(rtp({ ssrc: 1, seq: 1, ts: 1 }), 1), undefined);
   const truncated = rtp({ ssrc: 1, seq: 1, ts: 1, ext: [[1, 5]] }).subarray(0, 15);
@@ -54,15 +68,22 @@ test('a slot keeps one SSRC and continuous numbering across a change of source',
   send(rtp({ ssrc: 2, seq: 100, ts: 5000 }), 100); // another voice takes the slot 60 ms later
   send(rtp({ ssrc: 2, seq: 101, ts: 5960 }), 120);
   assert.ok(out.every((p) => p.ssrc === 0xcafe && p.pt === 96));
-  assert.deepEqual(out.map((p) => p.seq), [65534, 65535, 0, 1, 2]);
-  assert.deepEqual(out.slice(0, 3).map((p) => p.ts), [4294966000, 4294966960, 624], 'the first source passes unchanged');
+  assert.deepEqual(
+    out.map((p) => p.seq),
+    [65534, 65535, 0, 1, 2],
+  );
+  assert.deepEqual(
+    out.slice(0, 3).map((p) => p.ts),
+    [4294966000, 4294966960, 624],
+    'the first source passes unchanged',
+  );
   assert.equal(out[3]!.ts, 624 + 60 * 48, 'the timestamp moves on by the wall-clock gap');
   assert.equal(out[4]!.ts - out[3]!.ts, 960);
   assert.equal(out[3]!.marker, true, 'a new talkspurt is marked');
   assert.equal(out[4]!.marker, false);
 });
 
-test('one buffer stamped for several listeners keeps each listener\'s numbering', () => {
+test("one buffer stamped for several listeners keeps each listener's numbering", () => {
   const a = new SlotStream(10, 111);
   const b = new SlotStream(20, 111);
   b.stamp(rtp({ ssrc: 9, seq: 500, ts: 0 }), headerOf(rtp({ ssrc: 9, seq: 500, ts: 0 })), 0);

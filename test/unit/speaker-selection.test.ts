@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { assignSlots, LevelMeter, selectVoices } from '../../src/media/speaker-selection.js';
 
 const voices = (levels: Record<string, number>) => Object.entries(levels).map(([uuid, level]) => ({ uuid, level }));

@@ -146,9 +146,11 @@ export class RedisMediaRouter implements MediaSignaling {
       this.options.deliverLocal(to, message);
       return;
     }
-    this.redis.publish(this.relayChannel(to.node), JSON.stringify({ kind: 'deliver', to, message } satisfies Relay)).catch((error: unknown) => {
-      this.log.debug({ err: error, to: to.node }, 'relaying to a node failed');
-    });
+    this.redis
+      .publish(this.relayChannel(to.node), JSON.stringify({ kind: 'deliver', to, message } satisfies Relay))
+      .catch((error: unknown) => {
+        this.log.debug({ err: error, to: to.node }, 'relaying to a node failed');
+      });
   }
 
   private async send(owner: string, relay: Relay): Promise<void> {

@@ -3,7 +3,7 @@ import { AppError, isAppError } from '../../errors.js';
 import type { Room } from '../../room/room.js';
 import { isBroadcast, type RoomEvent } from '../../room/room-event.js';
 import type { Commit, CommitResult, RoomEventListener, RoomStore } from '../room-store.js';
-import { RedisConnection, type RedisConfig } from './redis-connection.js';
+import { type RedisConfig, RedisConnection } from './redis-connection.js';
 import { COMMIT_ROOM, CREATE_ROOM, EVENTS_AFTER } from './scripts.js';
 
 type ScriptClient = {

@@ -80,8 +80,6 @@ export function installErrorEnvelope(app: FastifyInstance, onError: (code: Error
     void reply.code(appError.status).send(failure(appError.code, appError.message));
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send(failure('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    void reply.code(404).send(failure('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsync } from 'fastify';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url));
 

@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { CreateRoomBody, DeleteRoomBody, KickUserBody, RoomParams } from '../../protocol/http.js';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Access } from '../../auth/access.js';
+import { CreateRoomBody, DeleteRoomBody, KickUserBody, RoomParams } from '../../protocol/http.js';
 import type { RoomService } from '../../room/room-service.js';
 import { ok } from './envelope.js';
 
@@ -30,7 +30,5 @@ export const roomRoutes =
       return ok('user kicked');
     });
 
-    app.get('/api/room/:name', { schema: { params: RoomParams } }, async (request) =>
-      ok(await rooms.get(request.params.name)),
-    );
+    app.get('/api/room/:name', { schema: { params: RoomParams } }, async (request) => ok(await rooms.get(request.params.name)));
   };

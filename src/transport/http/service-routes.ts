@@ -1,5 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Access } from '../../auth/access.js';
 import type { Config } from '../../config.js';
 import { AppError } from '../../errors.js';
@@ -41,9 +41,7 @@ export const serviceRoutes =
     });
 
     /** Liveness: the process answers; `auth` says whether anyone may manage rooms and join as anyone. */
-    app.get('/healthz', async () =>
-      ok({ status: 'ok', node: status.node, store: status.store, auth: access.open ? 'open' : 'closed' }),
-    );
+    app.get('/healthz', async () => ok({ status: 'ok', node: status.node, store: status.store, auth: access.open ? 'open' : 'closed' }));
 
     if (access.tokens) {
       const tokens = access.tokens;
@@ -52,9 +50,9 @@ export const serviceRoutes =
         '/api/token',
         { schema: { body: MintTokenBody }, preParsing: async (request) => access.requireApiKey(credentials(request)) },
         async (request) => {
-        const { room, uuid, ttl } = request.body;
-        const { token, expiresAt } = await tokens.mint(room, uuid, ttl ?? DEFAULT_TOKEN_TTL_S);
-        return ok({ token, expires_at: expiresAt });
+          const { room, uuid, ttl } = request.body;
+          const { token, expiresAt } = await tokens.mint(room, uuid, ttl ?? DEFAULT_TOKEN_TTL_S);
+          return ok({ token, expires_at: expiresAt });
         },
       );
     }

@@ -1,15 +1,15 @@
-import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import type { Access } from '../../auth/access.js';
 import { AppError, CloseCode, isAppError } from '../../errors.js';
+import type { MediaSignaling } from '../../media/media-signaling.js';
 import { isMediaCommand, type MediaCommand } from '../../protocol/client-messages.js';
 import { JoinParams, JoinQuery } from '../../protocol/http.js';
-import type { MediaSignaling } from '../../media/media-signaling.js';
 import type { RoomService } from '../../room/room-service.js';
 import type { Departures } from './departures.js';
 import type { RoomFanout } from './room-fanout.js';
 import { Session, type SessionHandlers, type SessionOptions } from './session.js';
-import type { Access } from '../../auth/access.js';
 
 export interface JoinRouteDeps {
   rooms: RoomService;

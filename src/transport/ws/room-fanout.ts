@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { CloseCode } from '../../errors.js';
 import type { RoomStore } from '../../cluster/room-store.js';
+import { CloseCode } from '../../errors.js';
 import type { Audience, RoomEvent } from '../../room/room-event.js';
 import type { Session } from './session.js';
 

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { AppError, CloseCode, isAppError, type ErrorCode } from '../../errors.js';
-import { TokenBucket } from './token-bucket.js';
+import { AppError, CloseCode, type ErrorCode, isAppError } from '../../errors.js';
+import type { MediaMessage } from '../../media/media-messages.js';
 import {
+  type ClientMessage,
   ClientMessageSchemas,
   isClientAction,
-  type ClientMessage,
   type MediaCommand,
   type RoomCommand,
 } from '../../protocol/client-messages.js';
-import type { MediaMessage } from '../../media/media-messages.js';
 import type { ServerFrame } from '../../protocol/server-messages.js';
 import { describeErrors, validatorFor } from '../../protocol/validator.js';
-import { viewOf, type Room } from '../../room/room.js';
+import { type Room, viewOf } from '../../room/room.js';
 import type { RoomEvent } from '../../room/room-event.js';
+import { TokenBucket } from './token-bucket.js';
 
 export interface SessionOptions {
   /** Receive slots offered in RoomState. */
@@ -118,7 +118,9 @@ export class Session {
     } else {
       if (event.seq <= this.lastSeq) return;
       this.lastSeq = event.seq;
-      this.send(this.isExcluded(event) ? { action: 'Ack', of: event.message.action, seq: event.seq } : { ...event.message, seq: event.seq });
+      this.send(
+        this.isExcluded(event) ? { action: 'Ack', of: event.message.action, seq: event.seq } : { ...event.message, seq: event.seq },
+      );
     }
     if (event.close !== undefined) this.close(event.close);
   }
