@@ -776,7 +776,7 @@ const FIGURES: Figure<RunResult>[] = [
   { key: 'lost', label: 'lost', format: (v) => String(v), get: (r) => r.lost },
   { key: 'cpu.node-0', label: 'CPU node-0 (% of a core)', format: f1, get: (r) => r.cpu['node-0'] ?? NaN },
   { key: 'cpu.node-1', label: 'CPU node-1 (% of a core)', format: f1, get: (r) => r.cpu['node-1'] ?? NaN },
-  { key: 'cpu.redis', label: 'CPU redis-server (% of a core)', format: f1, get: (r) => r.cpu['redis'] ?? NaN },
+  { key: 'cpu.redis', label: 'CPU redis-server (% of a core)', format: f1, get: (r) => r.cpu.redis ?? NaN },
   { key: 'serverCpuTotal', label: 'CPU all server processes (% of a core)', format: f1, get: (r) => r.serverCpuTotal },
   { key: 'cpuMicrosPerMessage', label: 'server CPU per delivered message (µs)', format: f1, get: (r) => r.cpuMicrosPerMessage },
   { key: 'clientCpu', label: 'CPU bench client process (% of a core)', format: f1, get: (r) => r.clientCpu },
@@ -876,7 +876,7 @@ async function main(): Promise<number> {
   const summaries = summarize(results, options.scenarios);
   printSummary(summaries, results, options);
   if (options.json) {
-    writeFileSync(options.json, JSON.stringify({ options, results, failures, medians: summaries }, null, 2) + '\n');
+    writeFileSync(options.json, `${JSON.stringify({ options, results, failures, medians: summaries }, null, 2)}\n`);
     console.log(`\nwrote ${options.json}`);
   }
   const bad = results.filter((r) => irregularities(r).length > 0);

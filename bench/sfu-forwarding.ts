@@ -81,16 +81,7 @@ import {
   STOP_GRACE_MS,
   serverEnv,
 } from './lib/processes.js';
-import {
-  describeCommit,
-  type Figure,
-  failureLine,
-  medians,
-  printBanner,
-  printMarkdownTable,
-  printMedians,
-  printRunProblems,
-} from './lib/report.js';
+import { describeCommit, type Figure, failureLine, medians, printBanner, printMedians, printRunProblems } from './lib/report.js';
 import { f0, f1, f2, f3, maximum, percentile } from './lib/stats.js';
 import type { ClientSpec, FromRelay, FromWorker, ListenerReport, PublisherReport, ToRelay, ToWorker } from './sfu/wire.js';
 
@@ -218,7 +209,7 @@ function parseOptions(): Options {
     kinds,
     maxLoss: number('--max-loss', pick(values['max-loss'], 'BENCH_MAX_LOSS'), 0.5, false, 0, 100),
     concurrency: number('--concurrency', pick(values.concurrency, 'BENCH_CONCURRENCY'), 16, true, 1, 1000),
-    studentMics: values['student-mics'] ?? ['1', 'true', 'yes'].includes((process.env['BENCH_STUDENT_MICS'] ?? '').toLowerCase()),
+    studentMics: values['student-mics'] ?? ['1', 'true', 'yes'].includes((process.env.BENCH_STUDENT_MICS ?? '').toLowerCase()),
     studentMicRate: number('--student-mic-rate', pick(values['student-mic-rate'], 'BENCH_STUDENT_MIC_RATE'), 5, false, 0.5, 1000),
     cpuProf: pick(values['cpu-prof'], 'BENCH_CPU_PROF') || undefined,
     serverEntry: resolvePath(ROOT, pick(values['server-entry'], 'BENCH_SERVER_ENTRY') || SERVER_ENTRY),
@@ -1035,9 +1026,9 @@ const KIND_TITLE: Record<Kind, string> = { sfu: 'SFU', relay: 'UDP relay' };
 
 function barVerdict(summary: Summary, options: Options): { met: boolean; text: string } {
   // Compared as printed (0.01 µs, whole streams, 0.001 %): the CPU figure is good to a few % anyway.
-  const micros = Math.round(summary.figures['microsPerPacket']! * 100) / 100;
-  const perCore = Math.round(summary.figures['streamsPerCore']!);
-  const loss = Math.round(summary.figures['lossPct']! * 1000) / 1000;
+  const micros = Math.round(summary.figures.microsPerPacket! * 100) / 100;
+  const perCore = Math.round(summary.figures.streamsPerCore!);
+  const loss = Math.round(summary.figures.lossPct! * 1000) / 1000;
   // At another --rate the per-packet bar stays 20 µs; the streams-per-core bar scales with it.
   const streamsBar = (BAR_STREAMS_PER_CORE * 50) / options.rate;
   const cpuOk = micros <= BAR_MICROS_PER_PACKET;
@@ -1089,7 +1080,7 @@ function printSummary(summaries: Summary[], results: RunResult[], options: Optio
     );
     for (const s of sfu) {
       const relay = summaries.find((r) => r.kind === 'relay' && r.scenario.key === s.scenario.key);
-      const ratio = relay ? ` (SFU / relay CPU per packet: ${f1(s.figures['microsPerPacket']! / relay.figures['microsPerPacket']!)}x)` : '';
+      const ratio = relay ? ` (SFU / relay CPU per packet: ${f1(s.figures.microsPerPacket! / relay.figures.microsPerPacket!)}x)` : '';
       console.log(`  ${s.scenario.title.padEnd(28)} ${barVerdict(s, options).text}${ratio}`);
     }
   }
@@ -1155,7 +1146,7 @@ async function main(): Promise<number> {
   if (options.json) {
     writeFileSync(
       options.json,
-      JSON.stringify(
+      `${JSON.stringify(
         {
           options,
           results,
@@ -1164,7 +1155,7 @@ async function main(): Promise<number> {
         },
         null,
         2,
-      ) + '\n',
+      )}\n`,
     );
     console.log(`\nwrote ${options.json}`);
   }

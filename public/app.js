@@ -89,7 +89,7 @@ function leave(status) {
   ws = null;
   socket?.close(1000);
   stopMedia();
-  mic?.getTracks().forEach((track) => track.stop());
+  for (const track of mic?.getTracks() ?? []) track.stop();
   mic = null;
   $('class').classList.add('hidden');
   $('join-form').classList.remove('hidden');
@@ -300,7 +300,8 @@ async function startMedia() {
       ...(stun?.address ? [{ urls: stun.address }] : []),
       ...turn.map(({ address, username, credential }) => ({ urls: address, username, credential })),
     ];
-    const peer = (pc = new RTCPeerConnection({ iceServers }));
+    const peer = new RTCPeerConnection({ iceServers });
+    pc = peer;
     peer.addTransceiver(mic.getAudioTracks()[0], { direction: 'sendonly' });
     for (let i = 0; i < state.audioSlots; i += 1) {
       const { receiver } = peer.addTransceiver('audio', { direction: 'recvonly' });
@@ -483,6 +484,6 @@ function updateMember(item) {
     mute.textContent = muted ? 'Unmute' : 'Mute';
     mute.setAttribute('aria-label', `${muted ? 'Unmute' : 'Mute'} ${uuid}`);
   }
-  item.querySelectorAll('button.answer').forEach((button) => button.classList.toggle('hidden', !asking));
+  for (const button of item.querySelectorAll('button.answer')) button.classList.toggle('hidden', !asking);
   return item;
 }

@@ -97,7 +97,11 @@ async function waitForPageStats(page: Page, above: Partial<Stats>, timeoutMs = W
   const exceeds = () => Object.entries(above).every(([key, min]) => last[key as keyof Stats] > min);
   await eventually(
     `page stats above ${JSON.stringify(above)}`,
-    async () => exceeds() || ((last = await pageStats(page)), exceeds()),
+    async () => {
+      if (exceeds()) return true;
+      last = await pageStats(page);
+      return exceeds();
+    },
     () => `last ${JSON.stringify(last)}`,
     timeoutMs,
   );

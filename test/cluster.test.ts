@@ -103,7 +103,7 @@ describe('three nodes on one Redis', () => {
     const ROUNDS = 15;
     for (let round = 0; round < ROUNDS; round++) {
       master.send({ action: 'ClickAya', aya: round + 1 });
-      students.forEach((student, i) => student.send({ action: 'MuteUser', uuid: `s${i}`, result: round % 2 === 0 }));
+      for (const [i, student] of students.entries()) student.send({ action: 'MuteUser', uuid: `s${i}`, result: round % 2 === 0 });
     }
     const total = ROUNDS * (1 + students.length);
     const lastSeq = startSeq + total;

@@ -400,8 +400,8 @@ const RAW_LITERALS = [
   '[1]',
   '{"a":1}',
   '9007199254740993',
-  '1' + '0'.repeat(400),
-  '-' + '9'.repeat(30),
+  `1${'0'.repeat(400)}`,
+  `-${'9'.repeat(30)}`,
   '2e0',
   '114.0',
   '114.00000000000001',
@@ -439,7 +439,7 @@ const deepNesting = fc
       case 'top-array':
         return '['.repeat(n) + ']'.repeat(n);
       case 'unclosed':
-        return '{"action":"Ping","x":' + '['.repeat(n);
+        return `{"action":"Ping","x":${'['.repeat(n)}`;
       default:
         return `{"action":${'['.repeat(n)}"Ping"${']'.repeat(n)}}`;
     }
@@ -668,9 +668,9 @@ function poisoned(value: unknown): { proto: boolean; constructorPrototype: boole
   while (stack.length > 0) {
     const node = stack.pop();
     if (typeof node !== 'object' || node === null) continue;
-    if (Object.prototype.hasOwnProperty.call(node, '__proto__')) found.proto = true;
-    const ctor = Object.prototype.hasOwnProperty.call(node, 'constructor') ? (node as any).constructor : undefined;
-    if (typeof ctor === 'object' && ctor !== null && Object.prototype.hasOwnProperty.call(ctor, 'prototype')) {
+    if (Object.hasOwn(node, '__proto__')) found.proto = true;
+    const ctor = Object.hasOwn(node, 'constructor') ? (node as any).constructor : undefined;
+    if (typeof ctor === 'object' && ctor !== null && Object.hasOwn(ctor, 'prototype')) {
       found.constructorPrototype = true;
     }
     stack.push(...Object.values(node));

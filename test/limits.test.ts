@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createRoom, request, startServer } from './support/server.js';
+import { createRoom, type JsonResponse, request, startServer } from './support/server.js';
 import { HandshakeRefused, WsClient } from './support/ws-client.js';
 
 async function withServer(env: Record<string, string>, fn: (s: Awaited<ReturnType<typeof startServer>>) => Promise<void>) {
@@ -37,7 +37,7 @@ describe('limits', () => {
   test('HTTP requests over the per-address rate get 429 rate_limited', () =>
     withServer({ HTTP_RATE_LIMIT_PER_MIN: '5' }, async (s) => {
       const statuses: number[] = [];
-      let last;
+      let last: JsonResponse | undefined;
       for (let i = 0; i < 7; i++) {
         last = await request(s.http, 'GET', '/api/room/all');
         statuses.push(last.status);

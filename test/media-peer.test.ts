@@ -69,7 +69,9 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
       candidate: (candidate, mid) => {
         if (answered) client.addRemoteCandidate(candidate, mid);
       },
-      rtp: () => void (uplink += 1),
+      rtp: () => {
+        uplink += 1;
+      },
       closed: () => undefined,
     },
     pino({ level: 'silent' }),

@@ -286,7 +286,7 @@ interface RtcClient {
 const rtcClients: RtcClient[] = [];
 const udpSockets: UdpSocket[] = [];
 let listeners: Listeners | undefined;
-let publishers: Publisher[] = [];
+const publishers: Publisher[] = [];
 
 function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: number, muteAll: boolean): Promise<RtcClient> {
   const client: RtcClient = { spec, ws: undefined, pc: undefined, sendTrack: undefined, tracks: [] };

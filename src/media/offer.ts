@@ -15,6 +15,32 @@ export interface OfferedMedia {
 
 const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 
+/** One `a=` line of an m-section, as far as the SFU cares. */
+function readAttribute(media: OfferedMedia, line: string): void {
+  const mid = /^a=mid:(\S+)/.exec(line);
+  if (mid) {
+    media.mid = mid[1]!;
+    return;
+  }
+  const direction = /^a=(sendonly|recvonly|sendrecv|inactive)$/.exec(line);
+  if (direction) {
+    media.direction = direction[1] as Direction;
+    return;
+  }
+  const rtpmap = /^a=rtpmap:(\d+) opus\/48000/i.exec(line);
+  if (rtpmap) {
+    media.opus ??= { payloadType: Number(rtpmap[1]), fmtp: '' };
+    return;
+  }
+  const fmtp = /^a=fmtp:(\d+) (.*)$/.exec(line);
+  if (fmtp) {
+    if (media.opus && Number(fmtp[1]) === media.opus.payloadType) media.opus.fmtp = fmtp[2]!;
+    return;
+  }
+  const extmap = /^a=extmap:(\d+)(?:\/\S+)? (\S+)/.exec(line);
+  if (extmap && extmap[2] === AUDIO_LEVEL_URI) media.audioLevelId = Number(extmap[1]);
+}
+
 export function parseOffer(sdp: string): OfferedMedia[] {
   const media: OfferedMedia[] = [];
   let current: OfferedMedia | undefined;
@@ -26,14 +52,7 @@ export function parseOffer(sdp: string): OfferedMedia[] {
       continue;
     }
     if (!current) continue;
-    let match: RegExpExecArray | null;
-    if ((match = /^a=mid:(\S+)/.exec(line))) current.mid = match[1]!;
-    else if ((match = /^a=(sendonly|recvonly|sendrecv|inactive)$/.exec(line))) current.direction = match[1] as Direction;
-    else if ((match = /^a=rtpmap:(\d+) opus\/48000/i.exec(line))) current.opus ??= { payloadType: Number(match[1]), fmtp: '' };
-    else if ((match = /^a=fmtp:(\d+) (.*)$/.exec(line)) && current.opus && Number(match[1]) === current.opus.payloadType)
-      current.opus.fmtp = match[2]!;
-    else if ((match = /^a=extmap:(\d+)(?:\/\S+)? (\S+)/.exec(line)) && match[2] === AUDIO_LEVEL_URI)
-      current.audioLevelId = Number(match[1]);
+    readAttribute(current, line);
   }
   return media;
 }

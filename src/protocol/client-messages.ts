@@ -51,5 +51,4 @@ export type RoomCommand = Exclude<ClientMessage, MediaCommand | { action: 'Ping'
 export const isMediaCommand = (message: ClientMessage): message is MediaCommand =>
   message.action === 'SessionDescription' || message.action === 'ICECandidate';
 
-export const isClientAction = (action: string): action is ClientAction =>
-  Object.prototype.hasOwnProperty.call(ClientMessageSchemas, action);
+export const isClientAction = (action: string): action is ClientAction => Object.hasOwn(ClientMessageSchemas, action);

@@ -79,7 +79,7 @@ export function kick(room: Room, uuid: string): Outcome {
   };
 }
 
-export function remove(room: Room): Outcome {
+export function remove(_room: Room): Outcome {
   return {
     room: null,
     events: [{ audience: { to: 'room' }, message: { action: 'RoomDeleted' }, close: CloseCode.roomDeleted }],

@@ -404,7 +404,7 @@ export class AudioParticipant {
     pc.onicecandidate = (event) => {
       const candidate = event.candidate;
       // null: gathering is over; an empty candidate string is the same in some stacks. Nothing to send.
-      if (!candidate || !candidate.candidate || this.session !== session) return;
+      if (!candidate?.candidate || this.session !== session) return;
       const message = {
         action: 'ICECandidate',
         candidate: candidate.candidate,

@@ -259,7 +259,7 @@ export class RedisCluster {
       const answers = await Promise.all(
         nodes.map((node) => node.command('cluster', 'info').catch((error: Error) => `error: ${error.message}`)),
       );
-      nodes.forEach((node, index) => last.set(node.port, answers[index]!));
+      for (const [index, node] of nodes.entries()) last.set(node.port, answers[index]!);
       const ok = (info: string): boolean =>
         /^cluster_state:ok\r?$/m.test(info) && new RegExp(`^cluster_known_nodes:${this.nodes.length}\\r?$`, 'm').test(info);
       if (answers.every(ok)) return;

@@ -21,7 +21,7 @@ after(() => {
 /** Trickles each side's candidates to the other, as they would travel in JSON over the socket. */
 function trickle(from: RTCPeerConnection, to: RTCPeerConnection, errors: unknown[]): void {
   from.onicecandidate = ({ candidate }) => {
-    if (!candidate || !candidate.candidate) return;
+    if (!candidate?.candidate) return;
     const wire = JSON.parse(
       JSON.stringify({ candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex }),
     );

@@ -68,7 +68,7 @@ test('ClickAya: master only, sets aya, tells everyone else', () => {
 });
 
 test('MoveSura: master only, sets id_quran and resets aya', () => {
-  let room = logic.act(roomWith('a'), MASTER, { action: 'ClickAya', aya: 3 }).room!;
+  const room = logic.act(roomWith('a'), MASTER, { action: 'ClickAya', aya: 3 }).room!;
   const { room: after, events } = logic.act(room, MASTER, { action: 'MoveSura', id_quran: 36 });
   assert.equal(after!.idQuran, 36);
   assert.equal(after!.aya, null);
