@@ -186,7 +186,8 @@ function receive(message) {
       break;
     case 'NewUser':
       if (!state.users.includes(message.uuid)) state.users.push(message.uuid);
-      if (state.mutedAll && message.uuid !== state.master) setMuted(message.uuid, true);
+      // The server says whether the newcomer joins muted (a mute kept from before, or MuteAll).
+      setMuted(message.uuid, message.muted === true);
       break;
     case 'UserLeave':
       state.users = state.users.filter((uuid) => uuid !== message.uuid);

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
-echo "test: lint and format (Biome; \`npx biome check --write .\` fixes what it can)"
-npx biome ci --error-on-warnings .
+echo "test: lint and format (Biome; \`npm run format\` fixes what it can), layers (dependency-cruiser)"
+npm run --silent lint
 echo "test: type-checking"
 npx tsc -p test/tsconfig.json --noEmit
 npx tsc -p bench/tsconfig.json --noEmit

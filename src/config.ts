@@ -2,6 +2,12 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { envSchema } from 'env-schema';
 import { type Static, Type } from 'typebox';
+import type { AuthConfig } from './auth/access.js';
+import type { StoreConfig } from './cluster/cluster.js';
+import { MAX_MEDIA_PORTS } from './media/media-ports.js';
+import type { TurnConfig } from './turn/turn-credentials.js';
+
+export type { AuthConfig, StoreConfig, TurnConfig };
 
 /** Every environment variable the server reads. The README's configuration table mirrors this. */
 const Env = Type.Object({
@@ -47,11 +53,6 @@ const Env = Type.Object({
 });
 type Env = Static<typeof Env>;
 
-export type TurnConfig =
-  | { mode: 'none' }
-  | { mode: 'static'; urls: string[]; username: string; credential: string }
-  | { mode: 'secret'; urls: string[]; secret: string; ttlSeconds: number };
-
 export interface Config {
   host: string;
   port: number;
@@ -82,13 +83,6 @@ export interface Config {
   trustProxy: boolean | string[];
 }
 
-export interface AuthConfig {
-  /** `Authorization: Bearer <apiKey>` opens the management endpoints. */
-  apiKey: string;
-  /** HS256 secret of the join tokens. */
-  joinTokenSecret: string;
-}
-
 export interface LimitsConfig {
   wsRate: { perSecond: number; burst: number };
   httpPerMinute: number;
@@ -104,16 +98,12 @@ export interface MediaConfig {
   audioSlots: number;
   /** Ask every microphone for Opus DTX: a silent one then sends a few packets a second instead of 50. */
   dtx: boolean;
-  /** UDP ports for WebRTC: one port shared by all peers (ICE UDP mux; 0 = any free port), or a range. */
+  /** UDP ports for WebRTC, held for the server's life: one shared by every peer (ICE UDP mux; 0 = any free port), or a few they spread over. */
   ports: { begin: number; end: number };
   bindAddress?: string;
   /** The address written into the server's ICE candidates (its public IP behind NAT). */
   announceAddress?: string;
 }
-
-export type StoreConfig =
-  | { kind: 'memory' }
-  | { kind: 'redis'; urls: string[]; cluster: boolean; keyPrefix: string; nodeTimeoutMs: number; mediaLeaseMs: number };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -189,6 +179,9 @@ function mediaConfig(env: Env): MediaConfig {
     const [begin, end] = env.MEDIA_PORT_RANGE.split('-').map(Number) as [number, number];
     if (begin < 1 || end > 65535 || begin > end) {
       throw new ConfigError('invalid configuration: MEDIA_PORT_RANGE must be "low-high" within 1-65535');
+    }
+    if (end - begin + 1 > MAX_MEDIA_PORTS) {
+      throw new ConfigError(`invalid configuration: MEDIA_PORT_RANGE may hold at most ${MAX_MEDIA_PORTS} ports`);
     }
     ports = { begin, end };
   }

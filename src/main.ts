@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { JoinTokens } from './auth/join-tokens.js';
 import { ConfigError, loadConfig } from './config.js';
+import { MediaPortError } from './media/media-ports.js';
 import { MintTokenBody } from './protocol/http.js';
 import { describeErrors, validatorFor } from './protocol/validator.js';
 import { createServer } from './server.js';
@@ -62,7 +63,9 @@ const [command, ...rest] = process.argv.slice(2);
 const run = command === undefined ? serve() : command === 'token' ? token(rest) : Promise.reject(new ConfigError(USAGE));
 run.catch((error: unknown) => {
   console.error(
-    error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (error as Error).message : error,
+    error instanceof ConfigError || error instanceof MediaPortError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+      ? (error as Error).message
+      : error,
   );
   process.exit(1);
 });

@@ -4,18 +4,13 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { Access } from './auth/access.js';
-import { MemoryRoomStore } from './cluster/memory-room-store.js';
-import { RedisClusterNode } from './cluster/redis/redis-cluster-node.js';
-import { RedisRoomStore } from './cluster/redis/redis-room-store.js';
-import type { RoomStore } from './cluster/room-store.js';
+import { openCluster } from './cluster/cluster.js';
 import type { Config } from './config.js';
-import { AppError } from './errors.js';
-import { freeUdpPort } from './media/free-udp-port.js';
 import { MediaEngine } from './media/media-engine.js';
-import type { MediaMessage } from './media/media-messages.js';
-import type { MediaAddress } from './media/room-media.js';
+import { MediaPorts } from './media/media-ports.js';
 import { Metrics } from './observability/metrics.js';
 import { metricsRoute } from './observability/metrics-route.js';
+import { AppError } from './protocol/errors.js';
 import { validatorFor } from './protocol/validator.js';
 import { RoomService } from './room/room-service.js';
 import { clientErrorHandler, frameworkErrors, installErrorEnvelope } from './transport/http/envelope.js';
@@ -44,12 +39,14 @@ export interface Wigglypuff {
 }
 
 export interface ServerOptions {
-  /** Where room state lives; from the configuration when not given. */
-  store?: RoomStore;
   logger?: Logger;
 }
 
-/** Wires one node: store, room logic, media, cluster membership, and the HTTP and WebSocket transports. */
+/**
+ * Wires one node and nothing more: the media ports and SFU, the cluster (chosen once from the
+ * configuration), the room service, and the HTTP and WebSocket transports on top. No request
+ * passes through here.
+ */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<Wigglypuff> {
   const log = options.logger ?? pino({ level: config.logLevel });
   // Memberships name the process, not just the node, so a restarted node never owns its past members.
@@ -57,51 +54,43 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const access = new Access(config.auth);
   if (access.open) log.warn('OPEN SERVER: no API_KEY/JOIN_TOKEN_SECRET, so anyone may manage rooms and join as anyone');
 
-  const metrics: Metrics = new Metrics({
-    connections: () => fanout.connectionCount,
-    users: () => fanout.userCount,
-    activeRooms: () => fanout.roomCount,
-    rooms: () => store.count(),
-  });
-  const store = options.store ?? openStore(config, log, (seconds) => metrics.redisRoundTrip.observe(seconds));
-  const rooms = new RoomService(store, log, config.limits);
-  const fanout = new RoomFanout(store, log);
-  store.onReconnect(() => metrics.redisReconnects.inc());
-  const departures = new Departures(rooms, config.reconnectGraceMs, log);
-  let closing = false;
-
-  const deliverLocal = (to: MediaAddress, message: MediaMessage) => fanout.session(to.conn)?.notify(message);
-  let cluster: RedisClusterNode | undefined;
+  // Held from here to close: a media port that cannot be bound stops the start (MediaPortError).
+  const ports = await MediaPorts.open(config.media.ports, config.media.bindAddress);
   const media = new MediaEngine({
     slots: config.media.audioSlots,
     dtx: config.media.dtx,
     network: {
       iceServers: () => serverIceServers(config),
       bindAddress: config.media.bindAddress,
-      ports: await mediaPorts(config),
       announceAddress: config.media.announceAddress,
     },
-    rooms,
-    store,
-    deliver: (to, message) => (cluster ? cluster.router.deliver(to, message) : deliverLocal(to, message)),
+    ports,
     log,
   });
-  if (store instanceof RedisRoomStore && config.store.kind === 'redis') {
-    cluster = new RedisClusterNode(
-      store,
-      {
-        node,
-        nodeTimeoutMs: config.store.nodeTimeoutMs,
-        graceMs: config.reconnectGraceMs,
-        mediaLeaseMs: config.store.mediaLeaseMs,
-        rooms,
-        media,
-        deliverLocal,
-      },
-      log,
-    );
-    await cluster.start();
-  }
+  const metrics: Metrics = new Metrics({
+    connections: () => fanout.connectionCount,
+    users: () => fanout.userCount,
+    activeRooms: () => fanout.roomCount,
+    rooms: () => cluster.store.count(),
+    mediaParticipants: () => media.load,
+  });
+  const cluster = openCluster({
+    store: config.store,
+    history: config.history,
+    reconnectGraceMs: config.reconnectGraceMs,
+    node,
+    media,
+    log,
+    onRoundTrip: (seconds) => metrics.redisRoundTrip.observe(seconds),
+  });
+  const { store } = cluster;
+  const rooms = new RoomService(store, log, config.limits);
+  cluster.nodes.onDeadNode((dead) => rooms.evictNode(dead));
+  const fanout = new RoomFanout(store, log);
+  store.onReconnect(() => metrics.redisReconnects.inc());
+  const departures = new Departures(rooms, config.reconnectGraceMs, log);
+  let closing = false;
+  await cluster.start();
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -153,7 +142,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       rooms,
       fanout,
       departures,
-      media: cluster?.router ?? media,
+      media: cluster.media,
       access,
       sessionOptions: {
         audioSlots: config.media.audioSlots,
@@ -181,21 +170,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       // Memberships are left to the grace period the other nodes give a dead node's members.
       departures.stop();
       for (const session of fanout.sessions()) session.reconnectElsewhere();
-      await cluster?.stop();
-      media.closeAll();
       await app.close();
-      await store.close();
+      await cluster.close();
+      media.close();
     },
   };
-}
-
-function openStore(config: Config, log: Logger, onRoundTrip: (seconds: number) => void): RoomStore {
-  if (config.store.kind === 'redis') return new RedisRoomStore(config.store, config.history, log, onRoundTrip);
-  return new MemoryRoomStore(config.history);
-}
-
-async function mediaPorts(config: Config): Promise<{ begin: number; end: number }> {
-  if (config.media.ports.begin !== 0) return config.media.ports;
-  const port = await freeUdpPort(config.media.bindAddress);
-  return { begin: port, end: port };
 }

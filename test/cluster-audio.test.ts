@@ -1,12 +1,29 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
+import { RedisKeys } from '../src/cluster/redis/redis-keys.js';
 import { AudioParticipant } from './support/audio-participant.js';
 import { startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
+import { mediaContract } from './support/media-contract.js';
 import { RedisServer } from './support/redis.js';
 import { createRoom } from './support/server.js';
 
-/** Real WebRTC participants connected to different nodes of one cluster, sharing one room's audio. */
+const CLUSTER_ENV = { NODE_TIMEOUT_MS: '1000', MEDIA_LEASE_MS: '1000', RECONNECT_GRACE_MS: '1000' };
+
+/** The media contract on three nodes sharing one Redis: each room's media on one of them, reached through all. */
+mediaContract('three nodes on one Redis', async () => {
+  const redis = await RedisServer.start();
+  const nodes = await startNodes(3, { REDIS_URL: redis.url, AUDIO_SLOTS: '2', ...CLUSTER_ENV });
+  return {
+    nodes,
+    async close() {
+      await stopNodes(nodes);
+      await redis.stop();
+    },
+  };
+});
+
+/** What only a cluster has: racing first offers on two nodes, and a media node that dies. */
 describe('audio across a three-node cluster', () => {
   let redis: RedisServer;
   let nodes: WigglypuffNode[];
@@ -14,12 +31,7 @@ describe('audio across a three-node cluster', () => {
 
   before(async () => {
     redis = await RedisServer.start();
-    nodes = await startNodes(3, {
-      REDIS_URL: redis.url,
-      NODE_TIMEOUT_MS: '1000',
-      MEDIA_LEASE_MS: '1000',
-      RECONNECT_GRACE_MS: '1000',
-    });
+    nodes = await startNodes(3, { REDIS_URL: redis.url, ...CLUSTER_ENV });
   });
   after(async () => {
     await Promise.all(participants.map((participant) => participant.close()));
@@ -35,7 +47,7 @@ describe('audio across a three-node cluster', () => {
 
   /** The node hosting a room's media, as claimed in Redis. */
   async function mediaNodeOf(room: string): Promise<WigglypuffNode | undefined> {
-    const claimed = await redis.command('GET', `wp:{${room}}:media`);
+    const claimed = await redis.command('GET', new RedisKeys('wp:').mediaClaim(room));
     return nodes.find((node) => claimed.startsWith(`${node.id}-`));
   }
 

@@ -10,8 +10,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import nodeDataChannel from 'node-datachannel';
 import { pino } from 'pino';
-import { freeUdpPort } from '../src/media/free-udp-port.js';
 import { MediaPeer } from '../src/media/media-peer.js';
+import { MediaPorts } from '../src/media/media-ports.js';
 import { planAnswer } from '../src/media/offer.js';
 
 const { Audio, PeerConnection } = nodeDataChannel;
@@ -37,7 +37,8 @@ function rtp(seq: number, ssrc: number): Buffer {
 test('a media peer answers the recipe, carries audio both ways, and survives garbage collection', async () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
-  const port = await freeUdpPort('127.0.0.1');
+  const ports = await MediaPorts.open({ begin: 0, end: 0 }, '127.0.0.1');
+  const port = ports.take();
 
   const client = new PeerConnection('client', { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
   const mic = new Audio('0', 'SendOnly');
@@ -63,7 +64,8 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     'server',
     planAnswer(offer, { slots: 2, dtx: true }),
     [1111, 2222],
-    { iceServers: () => [], bindAddress: '127.0.0.1', ports: { begin: port, end: port } },
+    port,
+    { iceServers: () => [], bindAddress: '127.0.0.1' },
     {
       // The answer carries the server's candidates; trickled ones before it is applied are not needed.
       candidate: (candidate, mid) => {
@@ -99,6 +101,7 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     peer.close();
     for (const track of [micTrack, ...slotTracks]) track.close();
     client.close();
+    ports.close();
   }
   assert.equal(peer.send(0, rtp(1, 1111)), false, 'a closed peer sends nothing and throws nothing');
 });

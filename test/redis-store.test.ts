@@ -1,25 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import { pino } from 'pino';
+import { RedisConnection } from '../src/cluster/redis/redis-connection.js';
+import { RedisKeys } from '../src/cluster/redis/redis-keys.js';
 import { RedisRoomStore } from '../src/cluster/redis/redis-room-store.js';
 import { RedisCluster, RedisServer } from './support/redis.js';
 import { CONTRACT_HISTORY, roomServiceContract } from './support/room-service-contract.js';
 
 const silent = pino({ level: 'silent' });
 
-/** Two stores (two "nodes") over one Redis, with a key prefix of their own so tests never share state. */
+/**
+ * Two stores (two "nodes") over one Redis, each on its own connection as each node has one, with a
+ * key prefix of their own so tests never share state.
+ */
 async function openStores(urls: string[], cluster: boolean) {
-  const config = {
-    kind: 'redis' as const,
-    urls,
-    cluster,
-    keyPrefix: `t${randomBytes(4).toString('hex')}:`,
-    nodeTimeoutMs: 10_000,
-    mediaLeaseMs: 3000,
-  };
-  const stores = [new RedisRoomStore(config, CONTRACT_HISTORY, silent), new RedisRoomStore(config, CONTRACT_HISTORY, silent)];
-  await Promise.all(stores.map((store) => store.redis.waitReady(10_000)));
-  return { stores, close: async () => void (await Promise.all(stores.map((store) => store.close()))) };
+  const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}:`);
+  const connections = [new RedisConnection({ urls, cluster }, silent), new RedisConnection({ urls, cluster }, silent)];
+  await Promise.all(connections.map((connection) => connection.waitReady(10_000)));
+  const stores = connections.map((connection) => new RedisRoomStore(connection, keys, CONTRACT_HISTORY, silent));
+  return { stores, close: async () => void (await Promise.all(connections.map((connection) => connection.close()))) };
 }
 
 describe('room service over one Redis', () => {

@@ -1,7 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AuthConfig } from '../config.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../protocol/errors.js';
 import { type JoinClaims, JoinTokens } from './join-tokens.js';
+
+/** A closed server's secrets; null leaves the server open. */
+export interface AuthConfig {
+  /** `Authorization: Bearer <apiKey>` opens the management endpoints. */
+  apiKey: string;
+  /** HS256 secret of the join tokens. */
+  joinTokenSecret: string;
+}
 
 export interface Credentials {
   /** `Authorization` header. */

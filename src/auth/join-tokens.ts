@@ -1,5 +1,5 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { AppError } from '../errors.js';
+import { AppError } from '../protocol/errors.js';
 
 const AUDIENCE = 'wigglypuff-join';
 

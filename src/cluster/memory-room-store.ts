@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import type { Room } from '../room/room.js';
-import { isBroadcast, type RoomEvent } from '../room/room-event.js';
-import type { Commit, CommitResult, RoomEventListener, RoomStore } from './room-store.js';
+import { type RoomEvent, sequence } from '../room/room-event.js';
+import {
+  type Commit,
+  type CommitResult,
+  type HistoryLimits,
+  isReplayable,
+  type RoomEventListener,
+  type RoomStore,
+} from '../room/room-store.js';
 
 interface StoredRoom {
   room: Room;
@@ -13,7 +20,7 @@ export class MemoryRoomStore implements RoomStore {
   private readonly rooms = new Map<string, StoredRoom>();
   private readonly bus = new EventEmitter().setMaxListeners(0);
 
-  constructor(private readonly history: { size: number; maxAgeMs: number }) {}
+  constructor(private readonly history: HistoryLimits) {}
 
   async create(room: Room): Promise<boolean> {
     if (this.rooms.has(room.name)) return false;
@@ -40,8 +47,8 @@ export class MemoryRoomStore implements RoomStore {
     const current = stored.room;
     if (current.version !== base.version) return { status: 'conflict' };
 
-    let seq = current.seq;
-    const sequenced = events.map((event) => (isBroadcast(event) ? { ...event, seq: ++seq } : event));
+    const sequenced = sequence(events, current.seq);
+    const seq = sequenced.reduce((last, event) => event.seq ?? last, current.seq);
     let room: Room | null = null;
     if (next === null) {
       this.rooms.delete(name);
@@ -61,7 +68,7 @@ export class MemoryRoomStore implements RoomStore {
     if (!stored || seq > stored.room.seq) return null;
     const wanted = stored.history.filter(({ event }) => event.seq! > seq);
     if (wanted.length !== stored.room.seq - seq) return null;
-    if (wanted[0] && wanted[0].at < Date.now() - this.history.maxAgeMs) return null;
+    if (!isReplayable(wanted[0]?.at, this.history)) return null;
     return wanted.map(({ event }) => event);
   }
 

@@ -1,5 +1,6 @@
 import nodeDataChannel from 'node-datachannel';
 import type { Logger } from 'pino';
+import { AppError } from '../protocol/errors.js';
 import type { MediaPlan } from './offer.js';
 import { isRtp } from './rtp.js';
 
@@ -10,18 +11,16 @@ type RtcpSession = InstanceType<typeof RtcpReceivingSession>;
 export interface MediaNetwork {
   /** ICE servers in libdatachannel's form (`stun:host:port`, `turn:user:pass@host:port`), fresh per peer. */
   iceServers(): string[];
-  bindAddress?: string;
-  /** One UDP port shared by every peer (ICE UDP mux), or a range with one port per peer. */
-  ports: { begin: number; end: number };
+  bindAddress?: string | undefined;
   /** The address clients should reach, written into host candidates (a public IP behind NAT). */
-  announceAddress?: string;
+  announceAddress?: string | undefined;
 }
 
 export interface MediaPeerHandlers {
   candidate(candidate: string, mid: string, index: number): void;
   /** An RTP packet from the client's microphone (its RTCP is consumed natively, see addTrackWithRtcp). */
   rtp(packet: Buffer): void;
-  /** ICE/DTLS failed or the peer closed: the client must offer again. */
+  /** ICE or DTLS failed and the peer closed itself: the client must offer again. */
   closed(): void;
 }
 
@@ -35,7 +34,8 @@ type Role =
 /**
  * One participant's WebRTC connection to the SFU (libdatachannel through node-datachannel): the
  * answer to the client's offer, the microphone track in, and the receive slots out. Every callback
- * from native code is guarded: an exception escaping one would abort the process.
+ * from native code is guarded: an exception escaping one would abort the process. It joins the ICE
+ * UDP mux listener MediaPorts holds on `port`, so it never binds a socket of its own.
  */
 export class MediaPeer {
   private readonly pc: InstanceType<typeof PeerConnection>;
@@ -52,6 +52,7 @@ export class MediaPeer {
     readonly name: string,
     plan: MediaPlan,
     slotSsrcs: readonly number[],
+    readonly port: number,
     private readonly network: MediaNetwork,
     private readonly handlers: MediaPeerHandlers,
     private readonly log: Logger,
@@ -59,11 +60,21 @@ export class MediaPeer {
     this.pc = new PeerConnection(name, {
       iceServers: network.iceServers(),
       bindAddress: network.bindAddress,
-      enableIceUdpMux: network.ports.begin === network.ports.end,
-      portRangeBegin: network.ports.begin,
-      portRangeEnd: network.ports.end,
+      enableIceUdpMux: true,
+      portRangeBegin: port,
+      portRangeEnd: port,
       disableAutoNegotiation: true,
     });
+    try {
+      this.addTracks(plan, slotSsrcs);
+    } catch (error) {
+      this.close();
+      throw refused(error);
+    }
+  }
+
+  private addTracks(plan: MediaPlan, slotSsrcs: readonly number[]): void {
+    const handlers = this.handlers;
     const roles: Role[] = [
       ...(plan.uplink ? [{ role: 'uplink' as const, media: plan.uplink }] : []),
       ...plan.slots.map((media, slot) => ({ role: 'slot' as const, media, slot })),
@@ -120,21 +131,30 @@ export class MediaPeer {
     return track;
   }
 
-  /** Answers the client's offer; the SDP already carries the server's candidates. */
+  /**
+   * Answers the client's offer; the SDP already carries the server's candidates. An offer
+   * libdatachannel refuses is the client's mistake: AppError `invalid_message`, saying why.
+   */
   answer(offer: string): string {
-    this.pc.setRemoteDescription(offer, 'offer');
-    this.pc.setLocalDescription('answer');
-    const sdp = this.pc.localDescription()?.sdp;
-    if (!sdp) throw new Error('libdatachannel produced no answer');
+    let sdp: string | undefined;
+    try {
+      this.pc.setRemoteDescription(offer, 'offer');
+      this.pc.setLocalDescription('answer');
+      sdp = this.pc.localDescription()?.sdp;
+    } catch (error) {
+      throw refused(error);
+    }
+    if (!sdp) throw new AppError('invalid_message', 'the offer was refused: it gives nothing to answer');
     return this.announceSdp(sdp);
   }
 
+  /** A trickled candidate; one libdatachannel cannot read is refused with AppError `invalid_message`. */
   addRemoteCandidate(candidate: string, mid: string): void {
     if (this.closed) return;
     try {
       this.pc.addRemoteCandidate(candidate, mid);
     } catch (error) {
-      this.log.debug({ err: error, peer: this.name }, 'remote candidate refused');
+      throw new AppError('invalid_message', `ICECandidate refused: ${reasonOf(error)}`);
     }
   }
 
@@ -159,11 +179,17 @@ export class MediaPeer {
   }
 
   /**
-   * Closes the peer when ICE or DTLS failed. Polled by the room (no state callback: a callback
-   * lives as long as the native peer and would keep the process from ever exiting).
+   * Closes the peer when ICE or DTLS failed, and tells its handlers. Polled by the room (no state
+   * callback: a callback lives as long as the native peer and would keep the process from exiting).
    */
   checkHealth(): void {
-    if (!this.healthy()) this.close();
+    if (this.closed || this.healthy()) return;
+    this.close();
+    try {
+      this.handlers.closed();
+    } catch (error) {
+      this.log.error({ err: error, peer: this.name }, 'media close handler failed');
+    }
   }
 
   healthy(): boolean {
@@ -172,6 +198,7 @@ export class MediaPeer {
     return state !== 'failed' && state !== 'closed';
   }
 
+  /** Closes the peer (its owner's decision: the handlers are not told). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -181,11 +208,6 @@ export class MediaPeer {
       this.pc.close();
     } catch (error) {
       this.log.debug({ err: error, peer: this.name }, 'closing the peer failed');
-    }
-    try {
-      this.handlers.closed();
-    } catch (error) {
-      this.log.error({ err: error, peer: this.name }, 'media close handler failed');
     }
   }
 
@@ -217,3 +239,8 @@ export class MediaPeer {
       .join('\r\n');
   }
 }
+
+/** libdatachannel's reason, without its prefix ("libdatachannel error while adding remote description: ..."). */
+const reasonOf = (error: unknown): string => String((error as Error)?.message ?? error).replace(/^libdatachannel error while [^:]*: /, '');
+
+const refused = (error: unknown): AppError => new AppError('invalid_message', `the offer was refused: ${reasonOf(error)}`);

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError } from '../protocol/errors.js';
 
 export type Direction = 'sendonly' | 'recvonly' | 'sendrecv' | 'inactive';
 

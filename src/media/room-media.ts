@@ -1,17 +1,18 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { MediaMessage } from './media-messages.js';
+import type { ConnectionRef } from '../protocol/connection.js';
+import type { MediaMessage } from '../protocol/server-messages.js';
 import { type MediaNetwork, MediaPeer } from './media-peer.js';
+import type { MediaPorts } from './media-ports.js';
 import { planAnswer } from './offer.js';
 import { audioLevelOf, headerOf, SlotStream } from './rtp.js';
 import { assignSlots, isSpeaking, LevelMeter, selectVoices } from './speaker-selection.js';
 
-/** Where a participant's signaling answers go: its connection, on whatever node holds it. */
-export interface MediaAddress {
-  uuid: string;
-  conn: string;
-  node: string;
+/** Who leads the room and who may not be heard: told by the room layer, enforced here. */
+export interface MediaRoles {
+  master: string;
+  muted: Iterable<string>;
 }
 
 interface Route {
@@ -21,7 +22,7 @@ interface Route {
 }
 
 interface Participant {
-  address: MediaAddress;
+  address: ConnectionRef;
   peer: MediaPeer;
   audioLevelId: number | undefined;
   publishes: boolean;
@@ -38,7 +39,12 @@ export interface RoomMediaOptions {
   slots: number;
   dtx: boolean;
   network: MediaNetwork;
-  send(to: MediaAddress, message: MediaMessage): void;
+  ports: MediaPorts;
+  roles: MediaRoles;
+  /** Hands a message to a participant's connection, wherever it is. */
+  send(to: ConnectionRef, message: MediaMessage): void;
+  /** Told once, when the room's media closed (or was handed over). */
+  closed(): void;
   log: Logger;
 }
 
@@ -48,35 +54,59 @@ const NOTICE_EVERY_MS = 500;
 /**
  * One room's SFU on its media node: a peer per participant, and the forwarding of each voice to the
  * listeners whose slots it holds. It never decodes audio; mute is enforced by dropping packets here.
+ * It never reads the room: the room layer tells it the roles (setRoles, mute) and the departures.
  */
 export class RoomMedia {
   private readonly participants = new Map<string, Participant>();
-  private muted = new Set<string>();
-  private master = '';
+  private muted: Set<string>;
+  private master: string;
   private selection: string[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: RoomMediaOptions) {}
+  constructor(private readonly options: RoomMediaOptions) {
+    this.master = options.roles.master;
+    this.muted = new Set(options.roles.muted);
+  }
+
+  get name(): string {
+    return this.options.room;
+  }
 
   get size(): number {
     return this.participants.size;
   }
 
-  /** The room's mute state and master, from the room logic. Applies to the very next packet. */
-  setRoles(master: string, muted: Iterable<string>): void {
+  /** The room's master and mutes, all of them. Applies to the very next packet. */
+  setRoles({ master, muted }: MediaRoles): void {
     this.master = master;
     this.muted = new Set(muted);
     this.reselect();
   }
 
-  /** A participant's (new) offer: any earlier peer of the same uuid is replaced. Returns the answer. */
-  offer(address: MediaAddress, sdp: string): string {
-    const plan = planAnswer(sdp, { slots: this.options.slots, dtx: this.options.dtx });
-    this.remove(address.uuid, undefined, false);
+  /** Some participants' mutes started or were lifted. Applies to the very next packet. */
+  mute(change: { muted: readonly string[]; unmuted: readonly string[] }): void {
+    for (const uuid of change.muted) this.muted.add(uuid);
+    for (const uuid of change.unmuted) this.muted.delete(uuid);
+    this.reselect();
+  }
+
+  /**
+   * A participant's (new) offer: any earlier peer of the same uuid is replaced. Returns the answer;
+   * an offer that cannot be answered throws AppError `invalid_message`.
+   */
+  offer(address: ConnectionRef, sdp: string): string {
+    let plan: ReturnType<typeof planAnswer>;
+    try {
+      plan = planAnswer(sdp, { slots: this.options.slots, dtx: this.options.dtx });
+    } catch (error) {
+      this.closeIfEmpty();
+      throw error;
+    }
     const ssrcs = plan.slots.map(() => randomInt(1, 0xffffffff));
+    const port = this.options.ports.take();
     const participant: Participant = {
       address,
-      peer: undefined as unknown as MediaPeer,
+      peer: undefined as unknown as MediaPeer, // set just below: its handlers need the participant
       audioLevelId: plan.uplink?.audioLevelId,
       publishes: plan.uplink !== undefined,
       meter: new LevelMeter(),
@@ -85,59 +115,114 @@ export class RoomMedia {
       routes: [],
       notice: { sent: '', at: 0 },
     };
-    participant.peer = new MediaPeer(
-      `${this.options.room}/${address.uuid}`,
-      plan,
-      ssrcs,
-      this.options.network,
-      {
-        candidate: (candidate, sdpMid, sdpMLineIndex) =>
-          this.options.send(address, { action: 'ICECandidate', candidate, sdpMid, sdpMLineIndex }),
-        rtp: (packet) => this.forward(participant, packet),
-        closed: () => this.closedByPeer(participant),
-      },
-      this.options.log,
-    );
-    const answer = participant.peer.answer(sdp);
+    let answer: string;
+    try {
+      participant.peer = new MediaPeer(
+        `${this.options.room}/${address.uuid}`,
+        plan,
+        ssrcs,
+        port,
+        this.options.network,
+        {
+          candidate: (candidate, sdpMid, sdpMLineIndex) =>
+            this.options.send(address, { action: 'ICECandidate', candidate, sdpMid, sdpMLineIndex }),
+          rtp: (packet) => this.forward(participant, packet),
+          closed: () => this.peerFailed(participant),
+        },
+        this.options.log,
+      );
+      answer = participant.peer.answer(sdp);
+    } catch (error) {
+      participant.peer?.close();
+      this.options.ports.release(port);
+      this.closeIfEmpty();
+      throw error;
+    }
+    const previous = this.participants.get(address.uuid);
+    if (previous) this.closePeer(previous);
     this.participants.set(address.uuid, participant);
     this.reselect();
     this.timer ??= setInterval(() => this.reselect(), SELECT_EVERY_MS);
     return answer;
   }
 
+  /** The participants' uuids. */
+  uuids(): string[] {
+    return [...this.participants.keys()];
+  }
+
   /** Whether this connection's peer is here (its offer was answered). */
-  has(address: MediaAddress): boolean {
+  has(address: ConnectionRef): boolean {
     return this.participants.get(address.uuid)?.address.conn === address.conn;
   }
 
-  candidate(address: MediaAddress, candidate: string, mid: string): void {
+  /** A trickled candidate for a connection's peer (AppError `invalid_message` if it cannot be read). */
+  candidate(address: ConnectionRef, candidate: string, mid: string): void {
     const participant = this.participants.get(address.uuid);
     if (participant?.address.conn === address.conn) participant.peer.addRemoteCandidate(candidate, mid);
   }
 
-  /**
-   * Closes a participant's media (left, kicked, lost its socket). With `conn`, only if that
-   * connection still holds it. `notify`: tell the client with MediaClosed.
-   */
-  remove(uuid: string, conn?: string, notify = true): void {
+  /** The participant left the room (or was kicked): their media closes and their client is told MediaClosed. */
+  memberLeft(uuid: string): void {
     const participant = this.participants.get(uuid);
-    if (!participant || (conn !== undefined && participant.address.conn !== conn)) return;
-    this.participants.delete(uuid);
-    participant.peer.close();
-    if (notify) this.options.send(participant.address, { action: 'MediaClosed' });
-    this.reselect();
+    if (!participant) return;
+    this.closePeer(participant);
+    this.options.send(participant.address, { action: 'MediaClosed' });
+    this.closeIfEmpty();
   }
 
-  close(notify: boolean): void {
-    for (const uuid of [...this.participants.keys()]) this.remove(uuid, undefined, notify);
+  /** A connection ended: its peer closes, untold (there is no one to tell), if that connection still holds it. */
+  connectionClosed(address: ConnectionRef): void {
+    const participant = this.participants.get(address.uuid);
+    if (participant?.address.conn !== address.conn) return;
+    this.closePeer(participant);
+    this.closeIfEmpty();
+  }
+
+  /** The room's media ends (the room was deleted): every client is told MediaClosed. */
+  close(): void {
+    for (const participant of [...this.participants.values()]) {
+      this.closePeer(participant);
+      this.options.send(participant.address, { action: 'MediaClosed' });
+    }
+    this.end();
+  }
+
+  /**
+   * The room's media moves to another node (this one stops, or lost the room's claim): every peer
+   * closes, untold; each client's own node tells it MediaReconnect or Reconnect.
+   */
+  handOver(): void {
+    for (const participant of [...this.participants.values()]) this.closePeer(participant);
+    this.end();
+  }
+
+  /** Ends the room's media here if nobody is in it (a room is opened for an offer that may fail). */
+  closeIfEmpty(): void {
+    if (this.participants.size === 0) this.end();
+  }
+
+  private end(): void {
     this.stopTimer();
+    this.selection = [];
+    this.options.closed();
   }
 
-  private closedByPeer(participant: Participant): void {
+  /** Takes a participant out and closes their peer; the callers decide who is told. */
+  private closePeer(participant: Participant): void {
     if (this.participants.get(participant.address.uuid) !== participant) return;
     this.participants.delete(participant.address.uuid);
-    this.options.send(participant.address, { action: 'MediaClosed' });
+    participant.peer.close();
+    this.options.ports.release(participant.peer.port);
     this.reselect();
+  }
+
+  /** ICE or DTLS failed: the client is told MediaClosed and may offer again. */
+  private peerFailed(participant: Participant): void {
+    if (this.participants.get(participant.address.uuid) !== participant) return;
+    this.closePeer(participant);
+    this.options.send(participant.address, { action: 'MediaClosed' });
+    this.closeIfEmpty();
   }
 
   private forward(from: Participant, packet: Buffer): void {
@@ -153,7 +238,7 @@ export class RoomMedia {
 
   /** Chooses who is heard, puts them on each listener's slots, and tells listeners what changed. */
   private reselect(): void {
-    // A failed peer closes itself (closedByPeer), which selects again without it.
+    // A failed peer closes itself (peerFailed), which selects again without it.
     if ([...this.participants.values()].some((participant) => !participant.peer.healthy())) {
       for (const participant of [...this.participants.values()]) participant.peer.checkHealth();
       return;

@@ -9,6 +9,8 @@ export interface MetricsSources {
   activeRooms(): number;
   /** Rooms in the store (all nodes). */
   rooms(): Promise<number>;
+  /** WebRTC peers of the SFU on this node. */
+  mediaParticipants(): number;
 }
 
 /**
@@ -50,6 +52,14 @@ export class Metrics {
       registers,
       collect() {
         this.set(sources.activeRooms());
+      },
+    });
+    new Gauge({
+      name: 'wigglypuff_media_participants',
+      help: 'WebRTC peers the SFU on this node holds',
+      registers,
+      collect() {
+        this.set(sources.mediaParticipants());
       },
     });
     new Gauge({

@@ -24,6 +24,7 @@ export const JoinQuery = Type.Object({
 export type JoinQuery = Static<typeof JoinQuery>;
 
 export const NetworkTraversalQuery = Type.Object({ uuid: Type.Optional(Uuid), token: Type.Optional(Type.String({ maxLength: 4096 })) });
+export type NetworkTraversalQuery = Static<typeof NetworkTraversalQuery>;
 
 export const MintTokenBody = Type.Object({
   room: RoomName,
@@ -31,4 +32,3 @@ export const MintTokenBody = Type.Object({
   ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 24 * 3600 })),
 });
 export type MintTokenBody = Static<typeof MintTokenBody>;
-export type NetworkTraversalQuery = Static<typeof NetworkTraversalQuery>;

@@ -1,5 +1,4 @@
-import type { ErrorCode } from '../errors.js';
-import type { MediaMessage } from '../media/media-messages.js';
+import type { ErrorCode } from './errors.js';
 
 /** A room as clients see it: in RoomState and in `GET /api/room/{name}`. */
 export interface RoomView {
@@ -16,7 +15,8 @@ export interface RoomView {
 export type ServerMessage =
   | ({ action: 'RoomState'; room: string; seq: number; missed?: true; audio_slots: number } & Omit<RoomView, 'name'>)
   | { action: 'Resumed'; last_seq: number }
-  | { action: 'NewUser'; uuid: string }
+  /** `muted`: present when the newcomer joins muted (a mute they kept from before, or MuteAll). */
+  | { action: 'NewUser'; uuid: string; muted?: true }
   | { action: 'UserLeave'; uuid: string }
   | { action: 'ClickAya'; aya: number }
   | { action: 'MoveSura'; id_quran: number }
@@ -31,8 +31,30 @@ export type ServerMessage =
   | { action: 'Pong' }
   /** The server is shutting down: reconnect, to any node, with last_seq. */
   | { action: 'Reconnect' }
-  | { action: 'Error'; code: ErrorCode; message: string }
+  | ErrorFrame
   | MediaMessage;
+
+/** The one error frame: a refused command, a refused offer, bad input. */
+export interface ErrorFrame {
+  action: 'Error';
+  code: ErrorCode;
+  message: string;
+}
+
+/** The frame that reports an AppError. */
+export const errorFrame = ({ code, message }: { code: ErrorCode; message: string }): ErrorFrame => ({ action: 'Error', code, message });
+
+/** What the SFU tells one participant's client (never sequenced: it is not a room event). */
+export type MediaMessage =
+  | { action: 'SessionDescription'; type: 'answer'; sdp: string }
+  | { action: 'ICECandidate'; candidate: string; sdpMid: string; sdpMLineIndex: number }
+  | { action: 'ActiveSpeakers'; uuids: string[]; slots: (string | null)[] }
+  /** The client's media is closed (left, kicked, the room deleted, or ICE failed). */
+  | { action: 'MediaClosed' }
+  /** The room's media moved (its node died): offer again with a new PeerConnection. */
+  | { action: 'MediaReconnect' }
+  /** A signaling message refused (a bad offer, a candidate without an offer): the same frame as any refusal. */
+  | ErrorFrame;
 
 /** A frame as sent: room-wide events carry the room's sequence number. */
 export type ServerFrame = ServerMessage & { seq?: number };

@@ -1,5 +1,5 @@
-import { AppError } from '../errors.js';
-import type { Room } from './room.js';
+import { AppError } from '../protocol/errors.js';
+import { hasRoomFor, muteSource, type Room } from './room.js';
 
 export const isMaster = (room: Room, uuid: string): boolean => room.masterUuid === uuid;
 
@@ -24,9 +24,14 @@ export function requireMayMute(room: Room, sender: string, target: string, mute:
   if (sender !== target) {
     throw new AppError('forbidden', 'only the room master may mute or unmute another user');
   }
-  if (mute) return;
-  const heldByMaster = room.muted[sender] === 'master' || (room.mutedAll && !room.unmuted.includes(sender));
-  if (heldByMaster) {
+  if (!mute && muteSource(room, sender) === 'master') {
     throw new AppError('forbidden', 'the room master muted you; only the master can unmute you');
+  }
+}
+
+/** A newcomer beyond the room's capacity is refused (a member coming back never is). */
+export function requireRoomFor(room: Room, uuid: string, capacity: number): void {
+  if (!hasRoomFor(room, uuid, capacity)) {
+    throw new AppError('room_full', `room ${room.name} is full (${capacity} users)`);
   }
 }

@@ -16,6 +16,36 @@ export interface RoomEvent {
   close?: number;
   /** Set by the store on room-wide events: the room's sequence number, +1 per event, no gaps. */
   seq?: number;
+  /**
+   * Members whose mute the commit started or lifted, for the SFU (never sent to clients). Set on
+   * the last room-wide event of a commit that changed who is muted.
+   */
+  mutes?: MuteChange;
+}
+
+export interface MuteChange {
+  muted: string[];
+  unmuted: string[];
 }
 
 export const isBroadcast = (event: RoomEvent): boolean => event.audience.to === 'room';
+
+/**
+ * The seq rule: a commit numbers its room-wide events on from the room's last seq, one each, in
+ * order; other events carry none. Every store applies it (the Redis one inside its commit script too).
+ */
+export function sequence(events: readonly RoomEvent[], lastSeq: number): RoomEvent[] {
+  let seq = lastSeq;
+  return events.map((event) => (isBroadcast(event) ? { ...event, seq: ++seq } : event));
+}
+
+/** Where a reader of a room's sequenced events stands: what a new seq is to it. */
+export class SeqCursor {
+  constructor(public last: number | undefined = undefined) {}
+
+  /** `next`: the one expected (or the first seen); `stale`: already had; `gap`: some are missing before it. */
+  place(seq: number): 'next' | 'stale' | 'gap' {
+    if (this.last === undefined || seq === this.last + 1) return 'next';
+    return seq <= this.last ? 'stale' : 'gap';
+  }
+}

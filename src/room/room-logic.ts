@@ -1,7 +1,7 @@
-import { AppError, CloseCode } from '../errors.js';
 import type { RoomCommand } from '../protocol/client-messages.js';
-import { isMaster, requireMaster, requireMayMute, requireStudent } from './permissions.js';
-import { findMember, type Room } from './room.js';
+import { AppError, CloseCode } from '../protocol/errors.js';
+import { isMaster, requireMaster, requireMayMute, requireRoomFor, requireStudent } from './permissions.js';
+import { findMember, isMuted, type Room } from './room.js';
 import type { RoomEvent } from './room-event.js';
 
 /**
@@ -42,15 +42,12 @@ export function join(room: Room, uuid: string, conn: string, node: string, capac
       ],
     };
   }
-  if (room.members.length >= capacity) {
-    throw new AppError('room_full', `room ${room.name} is full (${capacity} users)`);
-  }
-  return {
-    room: edit(room, (draft) => {
-      draft.members.push({ uuid, conn, node });
-    }),
-    events: [{ audience: { to: 'room', except: uuid }, message: { action: 'NewUser', uuid } }],
-  };
+  requireRoomFor(room, uuid, capacity);
+  const next = edit(room, (draft) => {
+    draft.members.push({ uuid, conn, node });
+  });
+  const message = isMuted(next, uuid) ? { action: 'NewUser' as const, uuid, muted: true as const } : { action: 'NewUser' as const, uuid };
+  return { room: next, events: [{ audience: { to: 'room', except: uuid }, message }] };
 }
 
 /** A connection ended. Only the connection that holds the membership can end it. */

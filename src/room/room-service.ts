@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import type { RoomStore } from '../cluster/room-store.js';
-import { AppError } from '../errors.js';
 import type { RoomCommand } from '../protocol/client-messages.js';
+import { AppError } from '../protocol/errors.js';
 import { RESERVED_ROOM_NAMES } from '../protocol/names.js';
 import type { RoomView } from '../protocol/server-messages.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { newRoom, type Room, viewOf } from './room.js';
-import type { RoomEvent } from './room-event.js';
+import { requireRoomFor } from './permissions.js';
+import { mutesChanged, newRoom, type Room, viewOf } from './room.js';
+import { isBroadcast, type RoomEvent } from './room-event.js';
 import type { Outcome } from './room-logic.js';
 import * as logic from './room-logic.js';
+import type { RoomStore } from './room-store.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -51,10 +52,7 @@ export class RoomService {
 
   /** Refuses a join before the WebSocket upgrade: the room must exist and have room for a newcomer. */
   async checkJoin(name: string, uuid: string): Promise<void> {
-    const room = await this.load(name);
-    if (room.members.length >= this.limits.maxUsersPerRoom && !room.members.some((member) => member.uuid === uuid)) {
-      throw new AppError('room_full', `room ${name} is full (${this.limits.maxUsersPerRoom} users)`);
-    }
+    requireRoomFor(await this.load(name), uuid, this.limits.maxUsersPerRoom);
   }
 
   async delete(name: string): Promise<void> {
@@ -123,7 +121,7 @@ export class RoomService {
           name,
           base: room,
           next: outcome.room === room ? undefined : outcome.room,
-          events: outcome.events,
+          events: withMuteChanges(room, outcome),
         });
         if (result.status === 'committed') return result.room;
         if (result.status === 'not_found') break;
@@ -136,4 +134,13 @@ export class RoomService {
       throw new AppError('unavailable', `room ${name} is too busy, try again`);
     });
   }
+}
+
+/** The outcome's events, the last room-wide one telling the SFU whose mute the change started or lifted. */
+function withMuteChanges(before: Room, outcome: Outcome): RoomEvent[] {
+  if (!outcome.room || outcome.room === before) return outcome.events;
+  const mutes = mutesChanged(before, outcome.room);
+  const last = outcome.events.findLastIndex(isBroadcast);
+  if (last < 0 || (mutes.muted.length === 0 && mutes.unmuted.length === 0)) return outcome.events;
+  return outcome.events.map((event, i) => (i === last ? { ...event, mutes } : event));
 }

@@ -1,12 +1,8 @@
+import type { ConnectionRef } from '../protocol/connection.js';
 import type { RoomView } from '../protocol/server-messages.js';
 
-export interface Member {
-  uuid: string;
-  /** The id of the WebSocket connection that holds this membership; a rejoin replaces it. */
-  conn: string;
-  /** The node that holds that connection, so the others can clean up after it if it dies. */
-  node: string;
-}
+/** A participant's membership: held by one connection (a rejoin replaces it), on one node (so the others can clean up after it). */
+export type Member = ConnectionRef;
 
 /** Who muted a participant: a student may undo their own mute, never the master's. */
 export type MuteSource = 'master' | 'self';
@@ -47,20 +43,42 @@ export function newRoom(name: string, masterUuid: string): Room {
 
 export const findMember = (room: Room, uuid: string): Member | undefined => room.members.find((member) => member.uuid === uuid);
 
-export function isMuted(room: Room, uuid: string): boolean {
-  if (room.muted[uuid]) return true;
-  return room.mutedAll && uuid !== room.masterUuid && !room.unmuted.includes(uuid);
+/**
+ * The mute rule, the one place it is written: who holds a participant's mute, or null when they may
+ * speak. The master's hold wins over a self-mute: the master's own mute, or MuteAll, which holds
+ * every student but those the master unmuted one by one.
+ */
+export function muteSource(room: Room, uuid: string): MuteSource | null {
+  const heldByMuteAll = room.mutedAll && uuid !== room.masterUuid && !room.unmuted.includes(uuid);
+  if (room.muted[uuid] === 'master' || heldByMuteAll) return 'master';
+  return room.muted[uuid] ?? null;
+}
+
+export const isMuted = (room: Room, uuid: string): boolean => muteSource(room, uuid) !== null;
+
+/** The muted members, in join order. */
+export const mutedMembers = (room: Room): string[] => room.members.map((member) => member.uuid).filter((uuid) => isMuted(room, uuid));
+
+/** The capacity rule: a member may always come back; a newcomer only while the room has fewer than `capacity` members. */
+export const hasRoomFor = (room: Room, uuid: string, capacity: number): boolean =>
+  room.members.length < capacity || findMember(room, uuid) !== undefined;
+
+/** Members whose mute state differs between two states of a room (what the SFU must start or stop enforcing). */
+export function mutesChanged(before: Room, after: Room): { muted: string[]; unmuted: string[] } {
+  const was = new Set(mutedMembers(before));
+  const now = mutedMembers(after);
+  const nowSet = new Set(now);
+  return { muted: now.filter((uuid) => !was.has(uuid)), unmuted: [...was].filter((uuid) => !nowSet.has(uuid)) };
 }
 
 export function viewOf(room: Room): RoomView {
-  const users = room.members.map((member) => member.uuid);
   return {
     name: room.name,
     master_uuid: room.masterUuid,
-    users,
+    users: room.members.map((member) => member.uuid),
     id_quran: room.idQuran,
     aya: room.aya,
-    muted: users.filter((uuid) => isMuted(room, uuid)),
+    muted: mutedMembers(room),
     muted_all: room.mutedAll,
   };
 }

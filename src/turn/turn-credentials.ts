@@ -1,5 +1,15 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Config, TurnConfig } from '../config.js';
+
+export type TurnConfig =
+  | { mode: 'none' }
+  | { mode: 'static'; urls: string[]; username: string; credential: string }
+  | { mode: 'secret'; urls: string[]; secret: string; ttlSeconds: number };
+
+/** The STUN and TURN servers clients (and the SFU's own peers) are given. */
+export interface IceConfig {
+  stunAddress: string;
+  turn: TurnConfig;
+}
 
 export interface IceServers {
   stun: { address: string };
@@ -22,7 +32,7 @@ export function mintTurnCredential(secret: string, id: string, ttlSeconds: numbe
  * The same servers in libdatachannel's URL form, for the SFU's own peers (`turn:user:pass@host:port`).
  * In secret mode the server mints itself credentials like any client.
  */
-export function serverIceServers(config: Pick<Config, 'stunAddress' | 'turn'>): string[] {
+export function serverIceServers(config: IceConfig): string[] {
   const { stun, turn } = iceServersFor(config, 'wigglypuff-server');
   const urls = stun.address ? [stun.address] : [];
   for (const server of turn) {
@@ -34,7 +44,7 @@ export function serverIceServers(config: Pick<Config, 'stunAddress' | 'turn'>): 
   return urls;
 }
 
-export function iceServersFor(config: Pick<Config, 'stunAddress' | 'turn'>, id?: string): IceServers {
+export function iceServersFor(config: IceConfig, id?: string): IceServers {
   const turn: TurnConfig = config.turn;
   const stun = { address: config.stunAddress };
   switch (turn.mode) {

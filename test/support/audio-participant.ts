@@ -87,7 +87,7 @@ export class AudioParticipant {
   /** Offers sent and answers applied, over every PeerConnection. */
   offers = 0;
   answers = 0;
-  /** The SDP of the last answer applied. */
+  /** The SDP of the last answer received for the current offer (kept as it arrives, before it is applied). */
   lastAnswer: string | undefined;
   /** The last ActiveSpeakers, and all of them in order. */
   activeSpeakers: ActiveSpeakers | undefined;
@@ -438,11 +438,12 @@ export class AudioParticipant {
       this.ignoredMessages.push(message);
       return;
     }
+    // Kept before it is applied: the connection may be up before setRemoteDescription's promise settles.
+    this.lastAnswer = message.sdp;
     await session.pc.setRemoteDescription({ type: 'answer', sdp: message.sdp });
     if (this.session !== session) return;
     session.remoteSet = true;
     this.answers++;
-    this.lastAnswer = message.sdp;
     for (const candidate of session.remoteCandidates.splice(0)) {
       await this.addCandidate(session, candidate);
     }

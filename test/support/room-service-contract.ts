@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import type { RoomStore } from '../../src/cluster/room-store.js';
-import { AppError } from '../../src/errors.js';
+import { AppError } from '../../src/protocol/errors.js';
 import type { RoomEvent } from '../../src/room/room-event.js';
 import { RoomService } from '../../src/room/room-service.js';
+import type { RoomStore } from '../../src/room/room-store.js';
 
 const silent = pino({ level: 'silent' });
 

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import type { RoomStore } from '../../src/cluster/room-store.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createServer, type Wigglypuff } from '../../src/server.js';
 
@@ -25,10 +24,7 @@ export interface TestServer {
 }
 
 /** A real server on an ephemeral loopback port. `env` is read like the process environment. */
-export async function startServer(
-  env: Record<string, string> = {},
-  options: { store?: RoomStore; logger?: Logger } = {},
-): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, options: { logger?: Logger } = {}): Promise<TestServer> {
   const config: Config = loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent', ...env });
   const server = await createServer(config, options);
   const http = await server.listen();

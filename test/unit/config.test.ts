@@ -64,6 +64,6 @@ test('AUDIO_DTX: on unless false; anything but a boolean stops the start', () =>
   assert.throws(() => loadConfig({ AUDIO_DTX: 'sometimes' }), ConfigError);
 });
 
-test('a port range turns off the shared media port', () => {
+test('a port range gives the peers several media ports to share', () => {
   assert.deepEqual(loadConfig({ MEDIA_PORT_RANGE: '40000-40100' }).media.ports, { begin: 40000, end: 40100 });
 });

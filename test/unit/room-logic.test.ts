@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AppError } from '../../src/errors.js';
+import { AppError } from '../../src/protocol/errors.js';
 import { isMuted, newRoom, type Room, viewOf } from '../../src/room/room.js';
 import * as logic from '../../src/room/room-logic.js';
 

@@ -1,8 +1,12 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { StoreConfig } from '../../config.js';
+import { defineScripts, type Scripts } from './scripts.js';
 
-export type RedisConfig = Extract<StoreConfig, { kind: 'redis' }>;
+/** Where Redis is: one server, or the seed nodes of a Redis Cluster. */
+export interface RedisConfig {
+  urls: string[];
+  cluster: boolean;
+}
 export type RedisClient = Redis | Cluster;
 
 /**
@@ -44,13 +48,20 @@ export type ChannelHandler = (message: string) => void;
 const SUBSCRIBE_ATTEMPTS = 20;
 const SUBSCRIBE_RETRY_MS = 150;
 
-/** The two connections a node keeps: one for commands and scripts, one for pub/sub. */
+/**
+ * The two connections a node keeps, opened once and shared by every part of the cluster (store,
+ * node registry, media router): one for commands and scripts, one for pub/sub.
+ */
 export class RedisConnection {
   readonly commands: RedisClient;
   readonly subscriber: RedisClient;
+  readonly scripts: Scripts;
   private readonly channels = new Map<string, Set<ChannelHandler>>();
   /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE) on a Redis Cluster of version 7 or later. */
   private sharded: Promise<boolean> | undefined;
+  private readonly reconnectListeners: (() => void)[] = [];
+  private wasReady = false;
+  private lost = false;
 
   constructor(
     readonly config: RedisConfig,
@@ -58,6 +69,7 @@ export class RedisConnection {
   ) {
     this.commands = connect(config, COMMANDS, 'wigglypuff');
     this.subscriber = connect(config, SUBSCRIBER, 'wigglypuff-sub');
+    this.scripts = defineScripts(this.commands);
     for (const [client, role] of [
       [this.commands, 'commands'],
       [this.subscriber, 'subscriber'],
@@ -80,6 +92,24 @@ export class RedisConnection {
     };
     this.subscriber.on('message', receive);
     this.subscriber.on('smessage', receive);
+    // After an outage, tell listeners once both connections are back (pub/sub may have lost messages).
+    for (const client of [this.commands, this.subscriber]) {
+      client.on('close', () => {
+        if (this.wasReady) this.lost = true;
+      });
+      client.on('ready', () => {
+        if (!this.ready) return;
+        this.wasReady = true;
+        if (!this.lost) return;
+        this.lost = false;
+        for (const listener of this.reconnectListeners) listener();
+      });
+    }
+  }
+
+  /** Called each time Redis was lost and is back: messages published meanwhile may have been missed. */
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   /** Publishes on a channel (sharded on a Redis Cluster 7+). */

@@ -1,236 +1,158 @@
 import type { Logger } from 'pino';
-import { AppError, isAppError } from '../../errors.js';
-import type { MediaEngine } from '../../media/media-engine.js';
-import type { MediaMessage } from '../../media/media-messages.js';
-import type { MediaSignaling } from '../../media/media-signaling.js';
-import type { MediaAddress } from '../../media/room-media.js';
+import type { ConnectionRef } from '../../protocol/connection.js';
+import type { MediaMessage } from '../../protocol/server-messages.js';
+import type { LocalMediaRouter } from '../local-media-router.js';
+import { type MediaMessageListener, MediaMessageListeners, type MediaRouter, noOffer, refusalOf } from '../media-router.js';
+import type { NodeRegistry } from '../node-registry.js';
+import { MediaFailover } from './media-failover.js';
+import { MediaPlacement } from './media-placement.js';
+import { MediaRelay, type Relayed } from './media-relay.js';
 import type { RedisConnection } from './redis-connection.js';
+import type { RedisKeys } from './redis-keys.js';
 
-type Relay =
-  | { kind: 'offer'; room: string; from: MediaAddress; sdp: string }
-  | { kind: 'candidate'; room: string; from: MediaAddress; candidate: string; mid: string }
-  | { kind: 'leave'; room: string; from: MediaAddress }
-  | { kind: 'deliver'; to: MediaAddress; message: MediaMessage };
-
-export interface MediaRouterOptions {
+export interface RedisMediaRouterOptions {
   node: string;
-  engine: MediaEngine;
-  /** Hands a message to a connection on this node. */
-  deliverLocal(to: MediaAddress, message: MediaMessage): void;
   /** A media node that stops renewing its claim loses it after this long. */
   leaseMs: number;
 }
 
-/** Renews the claim only while it is still this node's. */
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-type Scripts = {
-  wpRenewClaim(key: string, node: string, ms: number): Promise<number>;
-  wpReleaseClaim(key: string, node: string): Promise<number>;
-};
-
 /**
- * Puts each room's media on exactly one node of the cluster and carries signaling there.
- *
- * The first offer in a room claims it (SET NX with a lease) for the least loaded live node; the
- * claim is renewed while that node hosts the room. Sessions always talk to their own node, which
- * forwards their signaling to the media node over its relay channel, and answers come back the same
- * way. When a media node stops renewing (it died), the nodes holding its participants' sockets tell
- * them `MediaReconnect`; their new offers claim the room again on a live node.
+ * One media node per room across the cluster. A session always talks to its own node; the offer
+ * goes to the room's media node (MediaPlacement), over the relay (MediaRelay) unless that is this
+ * node, where the LocalMediaRouter answers it; everything for the connection comes back the same
+ * way. If the media node dies, the connection's node tells it MediaReconnect (MediaFailover).
  */
-export class RedisMediaRouter implements MediaSignaling {
-  /** Rooms whose media this node hosts and has claimed. */
-  private readonly owned = new Set<string>();
-  /** Rooms where sockets of this node have media, with the media node they were sent to. */
-  private readonly watched = new Map<string, { owner: string; conns: Map<string, MediaAddress> }>();
-  /** A media node found dead, kept out of the next claims for a while. */
-  private readonly avoid = new Map<string, number>();
-  /** Offers whose media node is being looked up, by connection. */
-  private readonly finding = new Map<string, Promise<string>>();
+export class RedisMediaRouter implements MediaRouter {
+  private readonly placement: MediaPlacement;
+  private readonly relay: MediaRelay;
+  private readonly failover: MediaFailover;
+  private readonly listeners: MediaMessageListeners;
+  /** Offers on their way to their media node, by connection: their candidates go after them. */
+  private readonly offers = new Map<string, Promise<string>>();
   private timer: NodeJS.Timeout | undefined;
-  private stopRelay: (() => void) | undefined;
 
   constructor(
-    private readonly redis: RedisConnection,
-    private readonly options: MediaRouterOptions,
+    redis: RedisConnection,
+    keys: RedisKeys,
+    nodes: NodeRegistry,
+    private readonly local: LocalMediaRouter,
+    private readonly options: RedisMediaRouterOptions,
     private readonly log: Logger,
   ) {
-    redis.commands.defineCommand('wpRenewClaim', { numberOfKeys: 1, lua: RENEW });
-    redis.commands.defineCommand('wpReleaseClaim', { numberOfKeys: 1, lua: RELEASE });
+    this.listeners = new MediaMessageListeners(log);
+    this.placement = new MediaPlacement(redis, keys, nodes, { ...options, load: () => local.load }, log);
+    this.relay = new MediaRelay(redis, keys, options.node, (relayed) => this.received(relayed), log);
+    this.failover = new MediaFailover((to) => this.listeners.emit(to, { action: 'MediaReconnect' }), log);
+    // What the media here says to a connection goes to the connection's node.
+    local.onMessage((to, message) => this.deliver(to, message));
   }
 
-  private get scripts(): Scripts {
-    return this.redis.commands as unknown as Scripts;
+  onMessage(listener: MediaMessageListener): void {
+    this.listeners.add(listener);
   }
 
-  private claimKey(room: string): string {
-    return `${this.redis.config.keyPrefix}{${room}}:media`;
+  async offer(room: string, from: ConnectionRef, sdp: string): Promise<void> {
+    const sending = this.sendOffer(room, from, sdp);
+    this.offers.set(from.conn, sending);
+    try {
+      await sending;
+    } catch (error) {
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+    } finally {
+      if (this.offers.get(from.conn) === sending) this.offers.delete(from.conn);
+    }
   }
 
-  private relayChannel(node: string): string {
-    return `${this.redis.config.keyPrefix}{node:${node}}:relay`;
+  /** Resolves to the media node once the offer is on its way there. */
+  private async sendOffer(room: string, from: ConnectionRef, sdp: string): Promise<string> {
+    const owner = await this.placement.ownerOf(room);
+    this.failover.watch(room, owner, from);
+    await this.relay.send(owner, { kind: 'offer', room, from, sdp });
+    return owner;
+  }
+
+  async candidate(room: string, from: ConnectionRef, candidate: string, mid: string): Promise<void> {
+    try {
+      // A candidate right behind its offer follows it to its media node, after it (which keeps it until the answer).
+      const sending = this.offers.get(from.conn)?.catch(() => undefined);
+      const owner = (await sending) ?? this.failover.ownerFor(room, from);
+      if (owner === undefined) throw noOffer();
+      await this.relay.send(owner, { kind: 'candidate', room, from, candidate, mid });
+    } catch (error) {
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+    }
+  }
+
+  async connectionClosed(room: string, from: ConnectionRef): Promise<void> {
+    const owner = this.failover.unwatch(room, from);
+    if (owner === undefined) return;
+    await this.relay.send(owner, { kind: 'connectionClosed', room, from }).catch((error: unknown) => {
+      this.log.warn({ err: error, room, uuid: from.uuid }, 'closing media on its node failed');
+    });
   }
 
   async start(): Promise<void> {
     const tick = () => {
-      void this.maintain()
+      void this.upkeep()
         .catch((error: unknown) => this.log.debug({ err: error }, 'media claim upkeep failed'))
         .finally(() => {
           if (this.timer) this.timer = setTimeout(tick, this.tickMs);
         });
     };
     this.timer = setTimeout(tick, this.tickMs);
-    await this.listen();
-  }
-
-  /** Subscribes to this node's relay channel (again at every upkeep until it succeeds). */
-  private async listen(): Promise<void> {
-    if (this.stopRelay) return;
-    this.stopRelay = await this.redis.subscribe(this.relayChannel(this.options.node), (text) => {
-      void this.receive(JSON.parse(text) as Relay).catch((error: unknown) =>
-        this.log.warn({ err: error }, 'relayed media signaling failed'),
-      );
+    await this.relay.listen().catch((error: unknown) => {
+      this.log.warn({ err: error }, 'media relay not subscribed yet; retrying');
     });
   }
 
-  /** Gives up every claim at once, so the rooms move without waiting for the lease to run out. */
-  async stop(): Promise<void> {
+  /** Gives every claim up at once and hands the rooms over, so they move without waiting for the leases. */
+  async close(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    this.stopRelay?.();
-    this.stopRelay = undefined;
-    await Promise.allSettled([...this.owned].map((room) => this.scripts.wpReleaseClaim(this.claimKey(room), this.options.node)));
-    this.owned.clear();
+    this.relay.close();
+    await this.placement.releaseAll();
+    await this.local.close();
   }
 
   private get tickMs(): number {
     return Math.max(100, Math.floor(this.options.leaseMs / 3));
   }
 
-  async offer(room: string, from: MediaAddress, sdp: string): Promise<void> {
-    const finding = this.ownerOf(room);
-    this.finding.set(from.conn, finding);
-    const owner = await finding.finally(() => this.finding.delete(from.conn));
-    let watch = this.watched.get(room);
-    if (!watch || watch.owner !== owner) {
-      watch = { owner, conns: watch?.conns ?? new Map() };
-      this.watched.set(room, watch);
+  /** Keeps the claims of the rooms hosted here, and notices media nodes that vanished. */
+  private async upkeep(): Promise<void> {
+    await this.relay.listen();
+    for (const room of await this.placement.renew(this.local.hostedRooms())) {
+      this.log.warn({ room }, 'lost the media claim; handing the room media over');
+      this.local.handOver(room);
     }
-    watch.conns.set(from.conn, from);
-    await this.send(owner, { kind: 'offer', room, from, sdp });
+    await this.failover.check(
+      (room) => this.placement.currentOwner(room),
+      (node) => this.placement.avoidNode(node),
+    );
   }
 
-  async candidate(room: string, from: MediaAddress, candidate: string, mid: string): Promise<void> {
-    // A candidate right behind its offer waits for the offer's media node (the engine queues it there).
-    const owner = (await this.finding.get(from.conn)) ?? this.watched.get(room)?.owner;
-    if (owner) await this.send(owner, { kind: 'candidate', room, from, candidate, mid });
-  }
-
-  async leave(room: string, from: MediaAddress): Promise<void> {
-    const watch = this.watched.get(room);
-    if (!watch?.conns.delete(from.conn)) return;
-    if (watch.conns.size === 0) this.watched.delete(room);
-    await this.send(watch.owner, { kind: 'leave', room, from });
-  }
-
-  /** The engine's way to reach a participant: on this node directly, elsewhere over its relay. */
-  deliver(to: MediaAddress, message: MediaMessage): void {
+  /** To a connection: on this node directly, elsewhere over the relay. */
+  private deliver(to: ConnectionRef, message: MediaMessage): void {
     if (to.node === this.options.node) {
-      this.options.deliverLocal(to, message);
+      this.listeners.emit(to, message);
       return;
     }
-    this.redis
-      .publish(this.relayChannel(to.node), JSON.stringify({ kind: 'deliver', to, message } satisfies Relay))
-      .catch((error: unknown) => {
-        this.log.debug({ err: error, to: to.node }, 'relaying to a node failed');
-      });
-  }
-
-  private async send(owner: string, relay: Relay): Promise<void> {
-    if (owner === this.options.node) await this.receive(relay);
-    else await this.redis.publish(this.relayChannel(owner), JSON.stringify(relay));
-  }
-
-  private async receive(relay: Relay): Promise<void> {
-    const { engine } = this.options;
-    switch (relay.kind) {
-      case 'offer':
-        this.owned.add(relay.room);
-        try {
-          await engine.offer(relay.room, relay.from, relay.sdp);
-        } catch (error) {
-          const refused = isAppError(error) ? error : new AppError('internal_error', 'the media node failed to answer');
-          this.deliver(relay.from, { action: 'Error', code: refused.code, message: refused.message });
-        }
-        return;
-      case 'candidate':
-        return engine.candidate(relay.room, relay.from, relay.candidate, relay.mid);
-      case 'leave':
-        return engine.leave(relay.room, relay.from);
-      case 'deliver':
-        this.options.deliverLocal(relay.to, relay.message);
-        return;
-    }
-  }
-
-  /** The room's media node, claiming the room for the least loaded live node if nobody has it. */
-  private async ownerOf(room: string): Promise<string> {
-    const key = this.claimKey(room);
-    const current = await this.redis.commands.get(key);
-    if (current) return current;
-    const chosen = await this.leastLoaded();
-    const claimed = await this.redis.commands.set(key, chosen, 'PX', this.options.leaseMs, 'NX');
-    if (claimed === 'OK') {
-      this.log.info({ room, node: chosen }, 'media claimed');
-      return chosen;
-    }
-    return (await this.redis.commands.get(key)) ?? chosen;
-  }
-
-  private async leastLoaded(): Promise<string> {
-    const { commands, config } = this.redis;
-    const now = Date.now();
-    for (const [node, until] of this.avoid) if (until < now) this.avoid.delete(node);
-    const nodes = (await commands.smembers(`${config.keyPrefix}nodes`)).filter((node) => !this.avoid.has(node));
-    const loads = await Promise.all(nodes.map((node) => commands.get(`${config.keyPrefix}node:${node}`)));
-    let best = { node: this.options.node, load: this.options.engine.load };
-    nodes.forEach((node, i) => {
-      const load = loads[i] === null ? undefined : Number(loads[i]);
-      if (load !== undefined && load < best.load) best = { node, load };
+    this.relay.send(to.node, { kind: 'deliver', to, message }).catch((error: unknown) => {
+      this.log.debug({ err: error, to: to.node }, 'relaying to a node failed');
     });
-    return best.node;
   }
 
-  /** Renews this node's claims, releases the empty ones, and notices media nodes that vanished. */
-  private async maintain(): Promise<void> {
-    const { engine, node, leaseMs } = this.options;
-    await this.listen();
-    const hosted = new Set(engine.hostedRooms());
-    for (const room of hosted) this.owned.add(room);
-    for (const room of [...this.owned]) {
-      if (!hosted.has(room)) {
-        this.owned.delete(room);
-        await this.scripts.wpReleaseClaim(this.claimKey(room), node);
-      } else if ((await this.scripts.wpRenewClaim(this.claimKey(room), node, leaseMs)) === 0) {
-        this.log.warn({ room }, 'lost the media claim; dropping the room media here');
-        this.owned.delete(room);
-        engine.drop(room, false);
-      }
-    }
-    for (const [room, watch] of this.watched) {
-      const owner = await this.redis.commands.get(this.claimKey(room));
-      if (owner === watch.owner) continue;
-      if (owner === null) this.avoid.set(watch.owner, Date.now() + 30_000);
-      this.log.warn({ room, was: watch.owner, now: owner }, 'media node changed; clients reconnect their audio');
-      this.watched.delete(room);
-      for (const address of watch.conns.values()) this.options.deliverLocal(address, { action: 'MediaReconnect' });
+  private async received(relayed: Relayed): Promise<void> {
+    switch (relayed.kind) {
+      case 'offer':
+        return this.local.offer(relayed.room, relayed.from, relayed.sdp);
+      case 'candidate':
+        return this.local.candidate(relayed.room, relayed.from, relayed.candidate, relayed.mid);
+      case 'connectionClosed':
+        return this.local.connectionClosed(relayed.room, relayed.from);
+      case 'deliver':
+        this.listeners.emit(relayed.to, relayed.message);
+        return;
     }
   }
 }

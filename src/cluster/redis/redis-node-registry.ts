@@ -1,43 +1,54 @@
 import type { Logger } from 'pino';
+import type { NodeInfo, NodeRegistry } from '../node-registry.js';
 import type { RedisConnection } from './redis-connection.js';
+import type { RedisKeys } from './redis-keys.js';
 
-export interface NodeRegistryOptions {
-  /** This node, as room memberships name it. */
+export interface RedisNodeRegistryOptions {
   node: string;
   /** A node silent for this long is dead. */
   timeoutMs: number;
   /** How long a dead node's members keep their place, so they can resume on another node. */
   graceMs: number;
-  /** Ends the memberships a dead node still holds. */
-  evict(node: string): Promise<unknown>;
-  /** This node's load (media participants), published with each heartbeat. */
+  /** This node's media load, published with each heartbeat. */
   load(): number;
 }
 
 /**
  * Node liveness through Redis. Each node refreshes a key that expires unless refreshed; every node
  * checks the others' keys. When one has expired, a single survivor (by lock) waits out the grace
- * period and evicts the dead node's members. Detection takes at most `timeoutMs`.
+ * period and hands the dead node to the dead-node handler. Detection takes at most `timeoutMs`.
  */
-export class RedisNodeRegistry {
+export class RedisNodeRegistry implements NodeRegistry {
+  readonly node: string;
   private timer: NodeJS.Timeout | undefined;
   private readonly reaping = new Set<string>();
+  private deadNodeHandler: (node: string) => Promise<unknown> = async () => undefined;
 
   constructor(
     private readonly redis: RedisConnection,
-    private readonly options: NodeRegistryOptions,
+    private readonly keys: RedisKeys,
+    private readonly options: RedisNodeRegistryOptions,
     private readonly log: Logger,
-  ) {}
-
-  private get prefix(): string {
-    return this.redis.config.keyPrefix;
+  ) {
+    this.node = options.node;
   }
 
   private get tickMs(): number {
     return Math.max(50, Math.floor(this.options.timeoutMs / 4));
   }
 
-  start(): void {
+  async liveNodes(): Promise<NodeInfo[]> {
+    const { commands } = this.redis;
+    const nodes = await commands.smembers(this.keys.nodes);
+    const loads = await Promise.all(nodes.map((node) => commands.get(this.keys.node(node))));
+    return nodes.flatMap((node, i) => (loads[i] === null ? [] : [{ node, load: Number(loads[i]) }]));
+  }
+
+  onDeadNode(handler: (node: string) => Promise<unknown>): void {
+    this.deadNodeHandler = handler;
+  }
+
+  async start(): Promise<void> {
     const tick = () => {
       this.tick()
         .catch((error: unknown) => this.log.debug({ err: error }, 'node heartbeat failed'))
@@ -49,7 +60,7 @@ export class RedisNodeRegistry {
   }
 
   /** Stops heartbeating: the others will find this node dead and clean up after it. */
-  stop(): void {
+  async close(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -58,10 +69,10 @@ export class RedisNodeRegistry {
     const { commands } = this.redis;
     const { node, timeoutMs } = this.options;
     // The key outlives one missed tick but not a dead node: checks every tick make detection <= timeoutMs.
-    await commands.set(`${this.prefix}node:${node}`, String(this.options.load()), 'PX', timeoutMs - this.tickMs);
-    await commands.sadd(`${this.prefix}nodes`, node);
-    const others = (await commands.smembers(`${this.prefix}nodes`)).filter((other) => other !== node);
-    const alive = await Promise.all(others.map((other) => commands.exists(`${this.prefix}node:${other}`)));
+    await commands.set(this.keys.node(node), String(this.options.load()), 'PX', timeoutMs - this.tickMs);
+    await commands.sadd(this.keys.nodes, node);
+    const others = (await commands.smembers(this.keys.nodes)).filter((other) => other !== node);
+    const alive = await Promise.all(others.map((other) => commands.exists(this.keys.node(other))));
     others.forEach((other, i) => {
       if (alive[i] === 0 && !this.reaping.has(other)) void this.reap(other);
     });
@@ -69,15 +80,15 @@ export class RedisNodeRegistry {
 
   private async reap(dead: string): Promise<void> {
     const { commands } = this.redis;
-    const lock = `${this.prefix}reap:${dead}`;
+    const lock = this.keys.reapLock(dead);
     this.reaping.add(dead);
     try {
-      const claimed = await commands.set(lock, this.options.node, 'PX', this.options.graceMs + 60_000, 'NX');
+      const claimed = await commands.set(lock, this.node, 'PX', this.options.graceMs + 60_000, 'NX');
       if (claimed !== 'OK') return;
       this.log.warn({ node: dead, graceMs: this.options.graceMs }, 'node is dead; evicting its members after the grace period');
       await new Promise((resolve) => setTimeout(resolve, this.options.graceMs));
-      await this.options.evict(dead);
-      await commands.srem(`${this.prefix}nodes`, dead);
+      await this.deadNodeHandler(dead);
+      await commands.srem(this.keys.nodes, dead);
       await commands.del(lock);
     } catch (error) {
       this.log.warn({ err: error, node: dead }, 'evicting a dead node failed; will retry');

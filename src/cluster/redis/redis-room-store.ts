@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
-import { AppError, isAppError } from '../../errors.js';
+import { AppError, isAppError } from '../../protocol/errors.js';
 import type { Room } from '../../room/room.js';
-import { isBroadcast, type RoomEvent } from '../../room/room-event.js';
-import type { Commit, CommitResult, RoomEventListener, RoomStore } from '../room-store.js';
-import { type RedisConfig, RedisConnection } from './redis-connection.js';
-import { COMMIT_ROOM, CREATE_ROOM, EVENTS_AFTER } from './scripts.js';
-
-type ScriptClient = {
-  wpCreateRoom(state: string, room: string): Promise<number>;
-  wpCommitRoom(state: string, history: string, ...args: (string | number)[]): Promise<number[]>;
-  wpEventsAfter(state: string, history: string, seq: number): Promise<string[] | null>;
-};
+import { isBroadcast, type RoomEvent, sequence } from '../../room/room-event.js';
+import {
+  type Commit,
+  type CommitResult,
+  type HistoryLimits,
+  isReplayable,
+  type RoomEventListener,
+  type RoomStore,
+} from '../../room/room-store.js';
+import type { RedisConnection } from './redis-connection.js';
+import type { RedisKeys } from './redis-keys.js';
 
 /** A stored event: a RoomEvent as JSON, room-wide ones with the time they were committed. */
 type StoredEvent = RoomEvent & { at?: number };
@@ -21,80 +22,42 @@ type StoredEvent = RoomEvent & { at?: number };
  * publishes every event once on the room's channel; each node fans it out to its own sockets.
  */
 export class RedisRoomStore implements RoomStore {
-  private readonly connection: RedisConnection;
-  private readonly reconnectListeners: (() => void)[] = [];
-  private wasReady = false;
-  private lost = false;
-
   constructor(
-    config: RedisConfig,
-    private readonly history: { size: number; maxAgeMs: number },
+    private readonly redis: RedisConnection,
+    private readonly keys: RedisKeys,
+    private readonly history: HistoryLimits,
     private readonly log: Logger,
     /** Told the duration of every store operation, in seconds (metrics). */
     private readonly onRoundTrip: (seconds: number) => void = () => undefined,
-  ) {
-    this.connection = new RedisConnection(config, log);
-    const { commands, subscriber } = this.connection;
-    commands.defineCommand('wpCreateRoom', { numberOfKeys: 1, lua: CREATE_ROOM });
-    commands.defineCommand('wpCommitRoom', { numberOfKeys: 2, lua: COMMIT_ROOM });
-    commands.defineCommand('wpEventsAfter', { numberOfKeys: 2, lua: EVENTS_AFTER });
-    // After an outage, tell listeners once both connections are back (pub/sub may have lost events).
-    for (const client of [commands, subscriber]) {
-      client.on('close', () => {
-        if (this.wasReady) this.lost = true;
-      });
-      client.on('ready', () => {
-        if (!this.connection.ready) return;
-        this.wasReady = true;
-        if (!this.lost) return;
-        this.lost = false;
-        for (const listener of this.reconnectListeners) listener();
-      });
-    }
-  }
-
-  get redis(): RedisConnection {
-    return this.connection;
-  }
-
-  private get scripts(): ScriptClient {
-    return this.connection.commands as unknown as ScriptClient;
-  }
-
-  private key(room: string, part: 'state' | 'history' | 'events'): string {
-    return `${this.connection.config.keyPrefix}{${room}}:${part}`;
-  }
-
-  private get roomsKey(): string {
-    return `${this.connection.config.keyPrefix}rooms`;
-  }
+  ) {}
 
   async create(room: Room): Promise<boolean> {
     return this.guard(async () => {
-      const created = (await this.scripts.wpCreateRoom(this.key(room.name, 'state'), JSON.stringify(stripCounters(room)))) === 1;
+      const created = (await this.redis.scripts.wpCreateRoom(this.keys.roomState(room.name), JSON.stringify(stripCounters(room)))) === 1;
       // The name list lives in another slot, so it cannot join the script; list() repairs any drift.
-      if (created) await this.connection.commands.sadd(this.roomsKey, room.name);
+      if (created) await this.redis.commands.sadd(this.keys.rooms, room.name);
       return created;
     });
   }
 
   async list(): Promise<string[]> {
     return this.guard(async () => {
-      const names = await this.connection.commands.smembers(this.roomsKey);
-      const exists = await Promise.all(names.map((name) => this.connection.commands.exists(this.key(name, 'state'))));
+      const { commands } = this.redis;
+      const names = await commands.smembers(this.keys.rooms);
+      const exists = await Promise.all(names.map((name) => commands.exists(this.keys.roomState(name))));
       const stale = names.filter((_, i) => exists[i] === 0);
-      if (stale.length > 0) await this.connection.commands.srem(this.roomsKey, ...stale);
+      if (stale.length > 0) await commands.srem(this.keys.rooms, ...stale);
       return names.filter((_, i) => exists[i] === 1);
     });
   }
 
   async count(): Promise<number> {
-    return this.guard(() => this.connection.commands.scard(this.roomsKey));
+    return this.guard(() => this.redis.commands.scard(this.keys.rooms));
   }
 
   async load(name: string): Promise<Room | null> {
     return this.guard(async () => {
-      const stored = await this.connection.commands.hgetall(this.key(name, 'state'));
+      const stored = await this.redis.commands.hgetall(this.keys.roomState(name));
       if (!stored.room) return null;
       return { ...(JSON.parse(stored.room) as Room), seq: Number(stored.seq), version: Number(stored.version) };
     });
@@ -103,25 +66,24 @@ export class RedisRoomStore implements RoomStore {
   async commit({ name, base, next, events }: Commit): Promise<CommitResult> {
     return this.guard(async () => {
       const mode = next === null ? 'delete' : next === undefined ? 'keep' : 'put';
-      const sharded = await this.connection.usesShardedPubSub();
-      const result = await this.scripts.wpCommitRoom(
-        this.key(name, 'state'),
-        this.key(name, 'history'),
+      const sharded = await this.redis.usesShardedPubSub();
+      const result = await this.redis.scripts.wpCommitRoom(
+        this.keys.roomState(name),
+        this.keys.roomHistory(name),
         base.version,
         mode,
         next ? JSON.stringify(stripCounters(next)) : '',
         this.history.size,
         Date.now(),
         sharded ? 'SPUBLISH' : 'PUBLISH',
-        this.key(name, 'events'),
+        this.keys.roomEvents(name),
         ...events.map((event) => (isBroadcast(event) ? 'B' : 'D') + JSON.stringify(event)),
       );
       if (result[0] === 0) return { status: 'not_found' };
       if (result[0] === -1) return { status: 'conflict' };
-      if (mode === 'delete') await this.connection.commands.srem(this.roomsKey, name);
+      if (mode === 'delete') await this.redis.commands.srem(this.keys.rooms, name);
       const [, seq, version] = result as [number, number, number];
-      let nextSeq = seq - events.filter(isBroadcast).length;
-      const sequenced = events.map((event) => (isBroadcast(event) ? { ...event, seq: ++nextSeq } : event));
+      const sequenced = sequence(events, seq - events.filter(isBroadcast).length);
       const room = mode === 'delete' ? null : { ...(next ?? base), seq, version };
       return { status: 'committed', room, events: sequenced };
     });
@@ -129,18 +91,18 @@ export class RedisRoomStore implements RoomStore {
 
   async eventsAfter(name: string, seq: number): Promise<RoomEvent[] | null> {
     return this.guard(async () => {
-      const raw = await this.scripts.wpEventsAfter(this.key(name, 'state'), this.key(name, 'history'), seq);
+      const raw = await this.redis.scripts.wpEventsAfter(this.keys.roomState(name), this.keys.roomHistory(name), seq);
       if (!raw) return null;
       const events = raw.map((text) => JSON.parse(text) as StoredEvent);
-      if (events[0]?.at !== undefined && events[0].at < Date.now() - this.history.maxAgeMs) return null;
+      if (!isReplayable(events[0]?.at, this.history)) return null;
       return events.map(withoutTime);
     });
   }
 
   async subscribe(name: string, listener: RoomEventListener): Promise<() => void> {
-    const channel = this.key(name, 'events');
+    const channel = this.keys.roomEvents(name);
     return this.guard(() =>
-      this.connection.subscribe(channel, (message) => {
+      this.redis.subscribe(channel, (message) => {
         let event: RoomEvent;
         try {
           event = withoutTime(JSON.parse(message) as StoredEvent);
@@ -154,15 +116,11 @@ export class RedisRoomStore implements RoomStore {
   }
 
   isReady(): boolean {
-    return this.connection.ready;
+    return this.redis.ready;
   }
 
   onReconnect(listener: () => void): void {
-    this.reconnectListeners.push(listener);
-  }
-
-  async close(): Promise<void> {
-    await this.connection.close();
+    this.redis.onReconnect(listener);
   }
 
   /** Any Redis failure reaches callers as `unavailable`: the client may retry, nothing crashes. */

@@ -1,13 +1,12 @@
+import type { Cluster, Redis } from 'ioredis';
+
 /**
- * Lua scripts run atomically inside Redis. Every key a script touches carries the room's hash tag
- * (`{room}`), so in a Redis Cluster they live in one slot together with the room's shard channel.
- *
- * A room is a hash: `room` (the Room as JSON, without seq and version), `seq`, `version`.
- * Its history is a list of the room-wide events as JSON, each with its `seq` and `at` (ms).
+ * Every Lua script, run atomically inside Redis. A script touches only keys of one hash tag (see
+ * RedisKeys), so each one works on a Redis Cluster too.
  */
 
 /** KEYS: state. ARGV: room JSON. Returns 1 if created, 0 if the name is taken. */
-export const CREATE_ROOM = `
+const CREATE_ROOM = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'room', ARGV[1], 'seq', 0, 'version', 0)
 return 1
@@ -18,8 +17,11 @@ return 1
  * history size, now (ms), publish command, channel, then one entry per event: 'B' or 'D'
  * (room-wide or directed) followed by the event as JSON.
  * Returns {0} not found, {-1} conflict, {1, seq, version} committed.
+ *
+ * The seq rule (room-event.ts `sequence`), applied where the count lives: each room-wide event gets
+ * the room's next seq, in order; directed events get none.
  */
-export const COMMIT_ROOM = `
+const COMMIT_ROOM = `
 local version = redis.call('HGET', KEYS[1], 'version')
 if not version then return {0} end
 if tonumber(version) ~= tonumber(ARGV[1]) then return {-1} end
@@ -51,7 +53,7 @@ return {1, seq, version}
  * KEYS: state, history. ARGV: seq. Returns false if the room is gone or its history no longer
  * reaches back to seq + 1, else the events after seq (possibly none).
  */
-export const EVENTS_AFTER = `
+const EVENTS_AFTER = `
 local current = redis.call('HGET', KEYS[1], 'seq')
 if not current then return false end
 local wanted = tonumber(current) - tonumber(ARGV[1])
@@ -60,3 +62,34 @@ if wanted == 0 then return {} end
 if wanted > redis.call('LLEN', KEYS[2]) then return false end
 return redis.call('LRANGE', KEYS[2], -wanted, -1)
 `;
+
+/** KEYS: a media claim. ARGV: node, lease (ms). Renews the claim only while it is still the node's. */
+const RENEW_CLAIM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** KEYS: a media claim. ARGV: node. Gives the claim up only if it is still the node's. */
+const RELEASE_CLAIM = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** The scripts as commands of a connection (ioredis sends EVALSHA, and the script itself when Redis lacks it). */
+export interface Scripts {
+  wpCreateRoom(state: string, room: string): Promise<number>;
+  wpCommitRoom(state: string, history: string, ...args: (string | number)[]): Promise<number[]>;
+  wpEventsAfter(state: string, history: string, seq: number): Promise<string[] | null>;
+  wpRenewClaim(claim: string, node: string, leaseMs: number): Promise<number>;
+  wpReleaseClaim(claim: string, node: string): Promise<number>;
+}
+
+export function defineScripts(client: Redis | Cluster): Scripts {
+  const define = (name: keyof Scripts, numberOfKeys: number, lua: string) => (client as Redis).defineCommand(name, { numberOfKeys, lua });
+  define('wpCreateRoom', 1, CREATE_ROOM);
+  define('wpCommitRoom', 2, COMMIT_ROOM);
+  define('wpEventsAfter', 2, EVENTS_AFTER);
+  define('wpRenewClaim', 1, RENEW_CLAIM);
+  define('wpReleaseClaim', 1, RELEASE_CLAIM);
+  return client as unknown as Scripts;
+}

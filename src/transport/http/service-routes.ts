@@ -1,10 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Access } from '../../auth/access.js';
-import type { Config } from '../../config.js';
-import { AppError } from '../../errors.js';
+import { AppError } from '../../protocol/errors.js';
 import { MintTokenBody, NetworkTraversalQuery } from '../../protocol/http.js';
-import { iceServersFor } from '../../turn/turn-credentials.js';
+import { type IceConfig, iceServersFor } from '../../turn/turn-credentials.js';
 import { ok } from './envelope.js';
 
 const DEFAULT_TOKEN_TTL_S = 3600;
@@ -18,7 +17,7 @@ export interface NodeStatus {
 }
 
 export const serviceRoutes =
-  (config: Config, status: NodeStatus, access: Access): FastifyPluginAsync =>
+  (config: IceConfig & { fcmServerToken: string | null }, status: NodeStatus, access: Access): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
     const credentials = (request: { headers: { authorization?: string | undefined }; query: unknown }) => ({
@@ -40,12 +39,12 @@ export const serviceRoutes =
       return ok({ token: config.fcmServerToken });
     });
 
-    /** Liveness: the process answers; `auth` says whether anyone may manage rooms and join as anyone. */
+    // Liveness: the process answers; `auth` says whether anyone may manage rooms and join as anyone.
     app.get('/healthz', async () => ok({ status: 'ok', node: status.node, store: status.store, auth: access.open ? 'open' : 'closed' }));
 
     if (access.tokens) {
       const tokens = access.tokens;
-      /** The app's backend mints join tokens here, with the API key. */
+      // The app's backend mints join tokens here, with the API key.
       app.post(
         '/api/token',
         { schema: { body: MintTokenBody }, preParsing: async (request) => access.requireApiKey(credentials(request)) },
@@ -57,7 +56,7 @@ export const serviceRoutes =
       );
     }
 
-    /** Readiness: send this node traffic only while it can serve rooms. */
+    // Readiness: send this node traffic only while it can serve rooms.
     app.get('/readyz', async () => {
       if (!status.ready()) throw new AppError('unavailable', 'not ready: the room store is unreachable or the node is stopping');
       return ok({ ready: true });

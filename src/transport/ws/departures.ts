@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isAppError } from '../../errors.js';
+import { isAppError } from '../../protocol/errors.js';
 import type { RoomService } from '../../room/room-service.js';
 import type { Session } from './session.js';
 
@@ -21,8 +21,14 @@ export class Departures {
     private readonly log: Logger,
   ) {}
 
-  closed(session: Session, dropped: boolean): void {
-    if (dropped && this.graceMs > 0) this.later(this.graceMs, () => this.leave(session, 0));
+  /** The connection was closed on purpose (a close frame): it leaves at once. */
+  closed(session: Session): void {
+    this.leave(session, 0);
+  }
+
+  /** The connection was lost (no close frame, or dropped as a slow consumer): it keeps its place for the grace period. */
+  lost(session: Session): void {
+    if (this.graceMs > 0) this.later(this.graceMs, () => this.leave(session, 0));
     else this.leave(session, 0);
   }
 

@@ -2,9 +2,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { Access } from '../../auth/access.js';
-import { AppError, CloseCode, isAppError } from '../../errors.js';
-import type { MediaSignaling } from '../../media/media-signaling.js';
+import type { MediaRouter } from '../../cluster/media-router.js';
 import { isMediaCommand, type MediaCommand } from '../../protocol/client-messages.js';
+import { AppError, CloseCode, isAppError } from '../../protocol/errors.js';
 import { JoinParams, JoinQuery } from '../../protocol/http.js';
 import type { RoomService } from '../../room/room-service.js';
 import type { Departures } from './departures.js';
@@ -15,7 +15,8 @@ export interface JoinRouteDeps {
   rooms: RoomService;
   fanout: RoomFanout;
   departures: Departures;
-  media: MediaSignaling;
+  /** Where each room's media is; its messages for this node's connections come back through it. */
+  media: MediaRouter;
   access: Access;
   sessionOptions: SessionOptions;
   maxConnectionsPerAddress: number;
@@ -35,10 +36,14 @@ export const joinRoute =
     /** Open WebSockets by client address, on this node. */
     const connectionsFrom = new Map<string, number>();
 
-    const signal = (session: Session, message: MediaCommand): Promise<void> => {
-      const from = { uuid: session.uuid, conn: session.conn, node };
-      if (message.action === 'SessionDescription') return media.offer(session.room, from, message.sdp);
-      return media.candidate(session.room, from, message.candidate, message.sdpMid ?? String(message.sdpMLineIndex ?? 0));
+    const refOf = (session: Session) => ({ uuid: session.uuid, conn: session.conn, node });
+    media.onMessage((to, message) => fanout.session(to.conn)?.notify(message));
+
+    const signal = async (session: Session, message: MediaCommand): Promise<void> => {
+      if (message.action === 'SessionDescription') return media.offer(session.room, refOf(session), message.sdp);
+      // An empty candidate ends the client's gathering: the server's peer needs nothing for it.
+      if (message.candidate === '') return;
+      return media.candidate(session.room, refOf(session), message.candidate, message.sdpMid ?? String(message.sdpMLineIndex ?? 0));
     };
 
     const handlers: SessionHandlers = {
@@ -46,10 +51,9 @@ export const joinRoute =
         isMediaCommand(message) ? signal(session, message) : rooms.act(session.room, session.uuid, message),
       onClose: (session, dropped) => {
         fanout.remove(session);
-        departures.closed(session, dropped);
-        media.leave(session.room, { uuid: session.uuid, conn: session.conn, node }).catch((error: unknown) => {
-          log.warn({ err: error, room: session.room, uuid: session.uuid }, 'closing media failed');
-        });
+        if (dropped) departures.lost(session);
+        else departures.closed(session);
+        void media.connectionClosed(session.room, refOf(session));
       },
     };
 

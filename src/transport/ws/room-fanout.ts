@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { RoomStore } from '../../cluster/room-store.js';
-import { CloseCode } from '../../errors.js';
-import type { Audience, RoomEvent } from '../../room/room-event.js';
+import { CloseCode } from '../../protocol/errors.js';
+import { type Audience, type RoomEvent, SeqCursor } from '../../room/room-event.js';
+import type { RoomStore } from '../../room/room-store.js';
 import type { Session } from './session.js';
 
 const CATCH_UP_RETRY_MS = 1000;
@@ -12,7 +12,7 @@ interface LocalRoom {
   /** Resolves once the room's events reach this node. */
   subscription: Promise<() => void>;
   /** The last room-wide seq this node received. */
-  lastSeq?: number;
+  cursor: SeqCursor;
   /** While missed events are being fetched, later ones wait here, in order. */
   backlog?: RoomEvent[];
 }
@@ -39,7 +39,7 @@ export class RoomFanout {
   async add(session: Session): Promise<void> {
     let local = this.rooms.get(session.room);
     if (!local) {
-      const room: LocalRoom = { name: session.room, sessions: new Set(), subscription: Promise.resolve(() => {}) };
+      const room: LocalRoom = { name: session.room, sessions: new Set(), subscription: Promise.resolve(() => {}), cursor: new SeqCursor() };
       room.subscription = this.store.subscribe(session.room, (event) => this.receive(room, event));
       room.subscription.catch(() => undefined);
       this.rooms.set(session.room, room);
@@ -58,7 +58,7 @@ export class RoomFanout {
   /** A session joined at `seq`: the room's events up to it are known to have happened. */
   joinedAt(name: string, seq: number): void {
     const local = this.rooms.get(name);
-    if (local && local.lastSeq === undefined) local.lastSeq = seq;
+    if (local && local.cursor.last === undefined) local.cursor.last = seq;
   }
 
   /** The session of a connection id, if it is on this node. */
@@ -103,7 +103,7 @@ export class RoomFanout {
       local.backlog.push(event);
       return;
     }
-    if (event.seq !== undefined && local.lastSeq !== undefined && event.seq > local.lastSeq + 1) {
+    if (event.seq !== undefined && local.cursor.place(event.seq) === 'gap') {
       local.backlog = [event];
       void this.catchUp(local);
       return;
@@ -115,11 +115,11 @@ export class RoomFanout {
   private async catchUp(local: LocalRoom): Promise<void> {
     const fromBacklog = local.backlog !== undefined;
     if (!fromBacklog) {
-      if (local.lastSeq === undefined) return;
+      if (local.cursor.last === undefined) return;
       local.backlog = [];
     }
     try {
-      const missed = await this.store.eventsAfter(local.name, local.lastSeq!);
+      const missed = await this.store.eventsAfter(local.name, local.cursor.last!);
       if (missed) {
         for (const event of missed) this.dispatch(local, event);
       } else if (!(await this.store.load(local.name))) {
@@ -129,7 +129,7 @@ export class RoomFanout {
           close: CloseCode.roomDeleted,
         });
       } else {
-        this.log.warn({ room: local.name, after: local.lastSeq }, 'room events lost beyond the kept history');
+        this.log.warn({ room: local.name, after: local.cursor.last }, 'room events lost beyond the kept history');
       }
     } catch (error) {
       this.log.warn({ err: error, room: local.name }, 'could not fetch missed room events');
@@ -147,8 +147,8 @@ export class RoomFanout {
 
   private dispatch(local: LocalRoom, event: RoomEvent): void {
     if (event.seq !== undefined) {
-      if (local.lastSeq !== undefined && event.seq <= local.lastSeq) return;
-      local.lastSeq = event.seq;
+      if (local.cursor.place(event.seq) === 'stale') return;
+      local.cursor.last = event.seq;
     }
     for (const session of [...local.sessions]) {
       if (!addressedTo(event.audience, session)) continue;

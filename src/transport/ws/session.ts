@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import { AppError, CloseCode, type ErrorCode, isAppError } from '../../errors.js';
-import type { MediaMessage } from '../../media/media-messages.js';
 import {
   type ClientMessage,
   ClientMessageSchemas,
@@ -10,10 +8,11 @@ import {
   type MediaCommand,
   type RoomCommand,
 } from '../../protocol/client-messages.js';
-import type { ServerFrame } from '../../protocol/server-messages.js';
+import { AppError, CloseCode, type ErrorCode, isAppError } from '../../protocol/errors.js';
+import { errorFrame, type MediaMessage, type ServerFrame } from '../../protocol/server-messages.js';
 import { describeErrors, validatorFor } from '../../protocol/validator.js';
 import { type Room, viewOf } from '../../room/room.js';
-import type { RoomEvent } from '../../room/room-event.js';
+import { type RoomEvent, SeqCursor } from '../../room/room-event.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface SessionOptions {
@@ -55,7 +54,7 @@ export class Session {
   readonly conn = randomUUID();
   private started = false;
   private readonly pending: RoomEvent[] = [];
-  private lastSeq = 0;
+  private readonly cursor = new SeqCursor(0);
   private missedPongs = 0;
   private readonly bucket: TokenBucket;
   private refused = { count: 0, since: 0 };
@@ -103,7 +102,7 @@ export class Session {
   }
 
   private begin(seq: number): void {
-    this.lastSeq = seq;
+    this.cursor.last = seq;
     this.started = true;
     for (const event of this.pending.splice(0)) this.deliver(event);
   }
@@ -116,8 +115,8 @@ export class Session {
     if (event.seq === undefined) {
       this.send(event.message);
     } else {
-      if (event.seq <= this.lastSeq) return;
-      this.lastSeq = event.seq;
+      if (this.cursor.place(event.seq) === 'stale') return;
+      this.cursor.last = event.seq;
       this.send(
         this.isExcluded(event) ? { action: 'Ack', of: event.message.action, seq: event.seq } : { ...event.message, seq: event.seq },
       );
@@ -133,7 +132,7 @@ export class Session {
     return event.audience.to === 'room' && event.audience.except === this.uuid;
   }
 
-  /** Signaling from the SFU: not room events, so never sequenced. */
+  /** From the SFU (answers, candidates, speakers, its refusals): not room events, so never sequenced. */
   notify(message: MediaMessage): void {
     this.send(message);
   }
@@ -145,8 +144,7 @@ export class Session {
   }
 
   sendError(error: AppError): void {
-    this.options.observer?.error(error.code);
-    this.send({ action: 'Error', code: error.code, message: error.message });
+    this.send(errorFrame(error));
   }
 
   close(code: number): void {
@@ -170,6 +168,8 @@ export class Session {
     if (this.socket.readyState !== this.socket.OPEN) return;
     this.socket.send(JSON.stringify(message));
     this.options.observer?.sent(message.action);
+    // Every error frame passes here, whoever refused (the room, the media node, the parser).
+    if (message.action === 'Error') this.options.observer?.error(message.code);
     if (this.socket.bufferedAmount > this.options.sendBufferLimitBytes) this.dropSlowConsumer();
   }
 

@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   invalid_message: 400,
   unknown_action: 400,
   master_offline: 409,
+  /** An ICECandidate from a connection that has no offer being answered nor answered. */
+  no_offer: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -1,9 +1,10 @@
-import type { Room } from '../room/room.js';
-import type { RoomEvent } from '../room/room-event.js';
+import type { Room } from './room.js';
+import type { RoomEvent } from './room-event.js';
 
 /**
- * The cluster seam: where room state lives and how room events travel to every node that has
- * members of the room. The embedded single node keeps both in memory; a cluster keeps them in Redis.
+ * What the room layer needs from where rooms live, implemented in cluster/: where room state lives
+ * and how room events travel to every node that has members of the room. The embedded single node
+ * keeps both in memory; a cluster keeps them in Redis.
  * A store that cannot reach its backend rejects with AppError `unavailable`.
  */
 export interface RoomStore {
@@ -33,7 +34,6 @@ export interface RoomStore {
   isReady(): boolean;
   /** Called after the backend was lost and is back: published events may have been missed meanwhile. */
   onReconnect(listener: () => void): void;
-  close(): Promise<void>;
 }
 
 export interface Commit {
@@ -52,3 +52,16 @@ export type CommitResult =
   | { status: 'not_found' };
 
 export type RoomEventListener = (event: RoomEvent) => void;
+
+/** Room events kept for clients resuming with last_seq: at most `size` per room, none older than `maxAgeMs`. */
+export interface HistoryLimits {
+  size: number;
+  maxAgeMs: number;
+}
+
+/**
+ * The history-age rule: kept events can be replayed only while the oldest one wanted is recent
+ * enough; beyond that the client gets a fresh RoomState instead.
+ */
+export const isReplayable = (oldestCommittedAt: number | undefined, limits: HistoryLimits, now = Date.now()): boolean =>
+  oldestCommittedAt === undefined || oldestCommittedAt >= now - limits.maxAgeMs;

@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import type { MediaEngine } from '../media/media-engine.js';
+import type { ConnectionRef } from '../protocol/connection.js';
+import type { RoomStore } from '../room/room-store.js';
+import { HostedRoom } from './hosted-room.js';
+import { type MediaMessageListener, MediaMessageListeners, type MediaRouter, noOffer, refusalOf } from './media-router.js';
+
+/** Candidates a client trickles while its offer is being answered, kept per connection until it is. */
+const EARLY_CANDIDATES_MAX = 64;
+
+interface PendingOffer {
+  candidates: [candidate: string, mid: string][];
+  /** The connection ended before its offer was answered. */
+  connectionClosed: boolean;
+}
+
+/**
+ * This node's SFU, reached directly: every room's media is here. On one node it is the media
+ * router; in a Redis cluster the RedisMediaRouter hands it the rooms this node is the media node of.
+ */
+export class LocalMediaRouter implements MediaRouter {
+  /** The rooms hosted here (or being opened), by name. */
+  private readonly rooms = new Map<string, Promise<HostedRoom>>();
+  private readonly pending = new Map<string, PendingOffer>();
+  private readonly listeners: MediaMessageListeners;
+
+  constructor(
+    private readonly engine: MediaEngine,
+    private readonly store: RoomStore,
+    private readonly log: Logger,
+  ) {
+    this.listeners = new MediaMessageListeners(log);
+    store.onReconnect(() => {
+      for (const hosting of this.rooms.values()) void hosting.then((hosted) => hosted.resync()).catch(() => undefined);
+    });
+  }
+
+  /** Media participants on this node. */
+  get load(): number {
+    return this.engine.load;
+  }
+
+  /** The rooms whose media is here. */
+  hostedRooms(): string[] {
+    return this.engine.hostedRooms();
+  }
+
+  onMessage(listener: MediaMessageListener): void {
+    this.listeners.add(listener);
+  }
+
+  async offer(room: string, from: ConnectionRef, sdp: string): Promise<void> {
+    const pending: PendingOffer = { candidates: [], connectionClosed: false };
+    this.pending.set(from.conn, pending);
+    try {
+      const hosted = await this.host(room);
+      if (pending.connectionClosed) {
+        hosted.media.closeIfEmpty();
+        return;
+      }
+      const answer = hosted.media.offer(from, sdp);
+      this.listeners.emit(from, { action: 'SessionDescription', type: 'answer', sdp: answer });
+      for (const [candidate, mid] of pending.candidates) this.addCandidate(room, from, candidate, mid);
+    } catch (error) {
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+    } finally {
+      if (this.pending.get(from.conn) === pending) this.pending.delete(from.conn);
+    }
+  }
+
+  async candidate(room: string, from: ConnectionRef, candidate: string, mid: string): Promise<void> {
+    const pending = this.pending.get(from.conn);
+    if (pending) {
+      if (pending.candidates.length < EARLY_CANDIDATES_MAX) pending.candidates.push([candidate, mid]);
+      return;
+    }
+    this.addCandidate(room, from, candidate, mid);
+  }
+
+  private addCandidate(room: string, from: ConnectionRef, candidate: string, mid: string): void {
+    const media = this.engine.room(room);
+    try {
+      if (!media?.has(from)) throw noOffer();
+      media.candidate(from, candidate, mid);
+    } catch (error) {
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+    }
+  }
+
+  async connectionClosed(room: string, from: ConnectionRef): Promise<void> {
+    const pending = this.pending.get(from.conn);
+    if (pending) {
+      pending.connectionClosed = true;
+      this.pending.delete(from.conn);
+    }
+    this.engine.room(room)?.connectionClosed(from);
+  }
+
+  /** The room's media goes elsewhere (this node lost its claim): closed here, untold. */
+  handOver(room: string): void {
+    this.engine.room(room)?.handOver();
+  }
+
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {
+    for (const room of this.engine.hostedRooms()) this.handOver(room);
+  }
+
+  /** The room's media here, opened (subscribed and read) on its first offer. */
+  private async host(room: string): Promise<HostedRoom> {
+    for (;;) {
+      let hosting = this.rooms.get(room);
+      if (!hosting) {
+        const opening = HostedRoom.open(room, {
+          engine: this.engine,
+          store: this.store,
+          send: (to, message) => this.listeners.emit(to, message),
+          closed: () => {
+            if (this.rooms.get(room) === opening) this.rooms.delete(room);
+          },
+          log: this.log,
+        });
+        hosting = opening;
+        this.rooms.set(room, opening);
+        opening.catch(() => {
+          if (this.rooms.get(room) === opening) this.rooms.delete(room);
+        });
+      }
+      const hosted = await hosting;
+      // It may have closed (emptied) while this offer waited: open it again.
+      if (hosted.isOpen) return hosted;
+    }
+  }
+}
