@@ -81,7 +81,7 @@ export class MemoryRoomStore implements RoomStore {
     return true;
   }
 
-  onReconnect(): void {
+  onReconnect(_listener: () => void): void {
     // Memory is never lost while the process lives.
   }
 

@@ -5,6 +5,13 @@ import { AudioParticipant } from './audio-participant.js';
 import { createRoom, request } from './server.js';
 import { WsClient } from './ws-client.js';
 
+/** `wigglypuff_errors_total` for `invalid_message` on the socket, from a node's /metrics. */
+async function invalidMessagesCounted(http: string): Promise<number> {
+  const text = await fetch(`${http}/metrics`).then((response) => response.text());
+  const line = /^wigglypuff_errors_total\{code="invalid_message",transport="websocket"\} (\d+)$/m.exec(text);
+  return line ? Number(line[1]) : 0;
+}
+
 /** Where the contract runs: the nodes clients may connect to (one, or several sharing one Redis). */
 export interface MediaTopology {
   nodes: { http: string; ws: string }[];
@@ -216,7 +223,10 @@ export function mediaContract(kind: string, open: () => Promise<MediaTopology>):
 
     test('an offer libdatachannel refuses (no ICE user fragment) is invalid_message, saying why', async () => {
       const name = await room();
-      const { client } = await WsClient.join(nextNode(name).ws, name, 'no-ufrag');
+      const node = nextNode(name);
+      const counted = () => invalidMessagesCounted(node.http);
+      const before = await counted();
+      const { client } = await WsClient.join(node.ws, name, 'no-ufrag');
       client.send({
         action: 'SessionDescription',
         type: 'offer',
@@ -225,6 +235,7 @@ export function mediaContract(kind: string, open: () => Promise<MediaTopology>):
       const refused = await client.next('Error');
       assert.equal(refused.code, 'invalid_message');
       assert.match(refused.message, /the offer was refused: .*ICE user fragment/);
+      assert.equal(await counted(), before + 1, "counted on the connection's node, wherever the media node is");
       // The room's media is still there for everyone else.
       const teacher = await join(name, 'teacher', 440);
       const student = await join(name, 'student', 660);

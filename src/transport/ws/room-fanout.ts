@@ -123,6 +123,8 @@ export class RoomFanout {
       if (missed) {
         for (const event of missed) this.dispatch(local, event);
       } else if (!(await this.store.load(local.name))) {
+        // The room is gone: nothing held back matters any more (its own RoomDeleted included).
+        local.backlog = [];
         this.dispatch(local, {
           audience: { to: 'room' },
           message: { action: 'RoomDeleted' },
