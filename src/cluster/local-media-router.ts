@@ -40,9 +40,9 @@ export class LocalMediaRouter implements MediaRouter {
     return this.engine.load;
   }
 
-  /** The rooms whose media is here. */
+  /** The rooms whose media is here, or being opened here. */
   hostedRooms(): string[] {
-    return this.engine.hostedRooms();
+    return [...this.rooms.keys()];
   }
 
   onMessage(listener: MediaMessageListener): void {
@@ -103,7 +103,9 @@ export class LocalMediaRouter implements MediaRouter {
 
   async start(): Promise<void> {}
 
+  /** Hands every room over, those still opening included, once they are open. */
   async close(): Promise<void> {
+    await Promise.allSettled(this.rooms.values());
     for (const room of this.engine.hostedRooms()) this.handOver(room);
   }
 

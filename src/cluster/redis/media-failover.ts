@@ -19,14 +19,19 @@ export class MediaFailover {
     private readonly log: Logger,
   ) {}
 
-  /** A connection's offer went to `owner`. */
+  /**
+   * A connection's offer went to `owner`. If the room's other connections here had theirs on
+   * another node, that node is no longer the room's: they are told MediaReconnect at once.
+   */
   watch(room: string, owner: string, from: ConnectionRef): void {
-    let watch = this.watched.get(room);
-    if (!watch || watch.owner !== owner) {
-      watch = { owner, conns: watch?.conns ?? new Map() };
-      this.watched.set(room, watch);
+    const watch = this.watched.get(room);
+    if (watch && watch.owner !== owner) {
+      watch.conns.delete(from.conn);
+      this.moved(room, watch, owner);
     }
-    watch.conns.set(from.conn, from);
+    const current = this.watched.get(room) ?? { owner, conns: new Map<string, ConnectionRef>() };
+    this.watched.set(room, current);
+    current.conns.set(from.conn, from);
   }
 
   /** Where a connection's offer went, if it made one here. */
@@ -48,13 +53,18 @@ export class MediaFailover {
    * the room's connections here MediaReconnect. `lapsed` is told of a media node whose claim lapsed (it died).
    */
   async check(currentOwner: (room: string) => Promise<string | null>, lapsed: (node: string) => void): Promise<void> {
-    for (const [room, watch] of this.watched) {
+    for (const [room, watch] of [...this.watched]) {
       const owner = await currentOwner(room);
-      if (owner === watch.owner) continue;
+      // Looked up meanwhile by an offer that found the new owner: watch() has told them already.
+      if (this.watched.get(room) !== watch || owner === watch.owner) continue;
       if (owner === null) lapsed(watch.owner);
-      this.log.warn({ room, was: watch.owner, now: owner }, 'media node changed; clients reconnect their audio');
-      this.watched.delete(room);
-      for (const address of watch.conns.values()) this.tell(address);
+      this.moved(room, watch, owner);
     }
+  }
+
+  private moved(room: string, watch: Watch, owner: string | null): void {
+    this.log.warn({ room, was: watch.owner, now: owner }, 'media node changed; clients reconnect their audio');
+    if (this.watched.get(room) === watch) this.watched.delete(room);
+    for (const address of watch.conns.values()) this.tell(address);
   }
 }

@@ -41,6 +41,8 @@ export class MediaPlacement {
     const claimed = await this.redis.commands.set(key, chosen, 'PX', this.options.leaseMs, 'NX');
     if (claimed === 'OK') {
       this.log.info({ room, node: chosen }, 'media claimed');
+      // Renewed from the next upkeep on, while its room opens here.
+      if (chosen === this.options.node) this.owned.add(room);
       return chosen;
     }
     return (await this.redis.commands.get(key)) ?? chosen;
@@ -57,8 +59,9 @@ export class MediaPlacement {
   }
 
   /**
-   * Brings the claims in line with the rooms this node hosts: renews those, gives up the others.
-   * Resolves to the hosted rooms whose claim another node holds now (this node must hand them over).
+   * Brings the claims in line with the rooms this node hosts (or opens): renews those, gives up
+   * the others. Resolves to the hosted rooms whose claim another node holds now (this node must
+   * hand them over); a claim that lapsed with nobody else holding it is taken again.
    */
   async renew(hosted: readonly string[]): Promise<string[]> {
     const { node, leaseMs } = this.options;
@@ -70,6 +73,9 @@ export class MediaPlacement {
         this.owned.delete(room);
         await this.redis.scripts.wpReleaseClaim(this.keys.mediaClaim(room), node);
       } else if ((await this.redis.scripts.wpRenewClaim(this.keys.mediaClaim(room), node, leaseMs)) === 0) {
+        // Lapsed but nobody else claimed it (Redis stalled past the lease): claim it again and keep it.
+        const reclaimed = await this.redis.commands.set(this.keys.mediaClaim(room), node, 'PX', leaseMs, 'NX');
+        if (reclaimed === 'OK') continue;
         this.owned.delete(room);
         lost.push(room);
       }
