@@ -20,6 +20,7 @@ import { serviceRoutes } from './transport/http/service-routes.js';
 import { Departures } from './transport/ws/departures.js';
 import { startHeartbeat } from './transport/ws/heartbeat.js';
 import { joinRoute } from './transport/ws/join-route.js';
+import { Outbox } from './transport/ws/outbox.js';
 import { RoomFanout } from './transport/ws/room-fanout.js';
 import type { SessionObserver } from './transport/ws/session.js';
 import { serverIceServers } from './turn/turn-credentials.js';
@@ -86,7 +87,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const { store } = cluster;
   const rooms = new RoomService(store, log, config.limits);
   cluster.nodes.onDeadNode((dead) => rooms.evictNode(dead));
-  const fanout = new RoomFanout(store, log);
+  const fanout = new RoomFanout(store, log, (action, count) => metrics.messagesOut.inc({ action }, count));
   store.onReconnect(() => metrics.redisReconnects.inc());
   const departures = new Departures(rooms, config.reconnectGraceMs, log);
   let closing = false;
@@ -132,7 +133,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   await app.register(metricsRoute(metrics, access));
   const observer: SessionObserver = {
     received: (action) => metrics.messagesIn.inc({ action }),
-    sent: (action) => metrics.messagesOut.inc({ action }),
+    sent: (action, count = 1) => metrics.messagesOut.inc({ action }, count),
     error: (code) => metrics.errors.inc({ code, transport: 'websocket' }),
     rateLimited: () => metrics.rateLimited.inc({ transport: 'websocket' }),
     slowConsumer: () => metrics.slowConsumers.inc(),
@@ -148,6 +149,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         audioSlots: config.media.audioSlots,
         rate: config.limits.wsRate,
         sendBufferLimitBytes: config.limits.sendBufferLimitBytes,
+        outbox: new Outbox(log),
         observer,
       },
       maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,

@@ -15,7 +15,10 @@ interface StoredRoom {
   history: { event: RoomEvent; at: number }[];
 }
 
-/** The embedded default: one node, every room in this process's memory. */
+/**
+ * The embedded default: one node, every room in this process's memory. Rooms are never changed in
+ * place (see Room), so it keeps and hands out the very objects, without copying them.
+ */
 export class MemoryRoomStore implements RoomStore {
   private readonly rooms = new Map<string, StoredRoom>();
   private readonly bus = new EventEmitter().setMaxListeners(0);
@@ -24,7 +27,7 @@ export class MemoryRoomStore implements RoomStore {
 
   async create(room: Room): Promise<boolean> {
     if (this.rooms.has(room.name)) return false;
-    this.rooms.set(room.name, { room: structuredClone(room), history: [] });
+    this.rooms.set(room.name, { room, history: [] });
     return true;
   }
 
@@ -38,7 +41,7 @@ export class MemoryRoomStore implements RoomStore {
 
   async load(name: string): Promise<Room | null> {
     const stored = this.rooms.get(name);
-    return stored ? structuredClone(stored.room) : null;
+    return stored?.room ?? null;
   }
 
   async commit({ name, base, next, events }: Commit): Promise<CommitResult> {
@@ -60,7 +63,7 @@ export class MemoryRoomStore implements RoomStore {
       if (stored.history.length > this.history.size) stored.history.splice(0, stored.history.length - this.history.size);
     }
     for (const event of sequenced) this.bus.emit(name, event);
-    return { status: 'committed', room: room && structuredClone(room), events: sequenced };
+    return { status: 'committed', room, events: sequenced };
   }
 
   async eventsAfter(name: string, seq: number): Promise<RoomEvent[] | null> {

@@ -16,12 +16,6 @@ export interface Outcome {
 
 const unchanged = (room: Room, events: RoomEvent[] = []): Outcome => ({ room, events });
 
-function edit(room: Room, change: (draft: Room) => void): Room {
-  const draft = structuredClone(room);
-  change(draft);
-  return draft;
-}
-
 /**
  * A participant connects. If they were already connected, the old connection is replaced silently.
  * A new participant beyond `capacity` is refused.
@@ -30,9 +24,7 @@ export function join(room: Room, uuid: string, conn: string, node: string, capac
   const existing = findMember(room, uuid);
   if (existing) {
     return {
-      room: edit(room, (draft) => {
-        Object.assign(findMember(draft, uuid)!, { conn, node });
-      }),
+      room: { ...room, members: room.members.map((member) => (member.uuid === uuid ? { uuid, conn, node } : member)) },
       events: [
         {
           audience: { to: 'connection', conn: existing.conn },
@@ -43,9 +35,7 @@ export function join(room: Room, uuid: string, conn: string, node: string, capac
     };
   }
   requireRoomFor(room, uuid, capacity);
-  const next = edit(room, (draft) => {
-    draft.members.push({ uuid, conn, node });
-  });
+  const next: Room = { ...room, members: [...room.members, { uuid, conn, node }] };
   const message = isMuted(next, uuid) ? { action: 'NewUser' as const, uuid, muted: true as const } : { action: 'NewUser' as const, uuid };
   return { room: next, events: [{ audience: { to: 'room', except: uuid }, message }] };
 }
@@ -84,10 +74,11 @@ export function remove(_room: Room): Outcome {
 }
 
 function withoutMember(room: Room, uuid: string): Room {
-  return edit(room, (draft) => {
-    draft.members = draft.members.filter((member) => member.uuid !== uuid);
-    draft.unmuted = draft.unmuted.filter((other) => other !== uuid);
-  });
+  return {
+    ...room,
+    members: room.members.filter((member) => member.uuid !== uuid),
+    unmuted: room.unmuted.includes(uuid) ? room.unmuted.filter((other) => other !== uuid) : room.unmuted,
+  };
 }
 
 function requireMember(room: Room, uuid: string): void {
@@ -102,19 +93,14 @@ export function act(room: Room, sender: string, message: RoomCommand): Outcome {
     case 'ClickAya': {
       requireMaster(room, sender, message.action);
       return {
-        room: edit(room, (draft) => {
-          draft.aya = message.aya;
-        }),
+        room: { ...room, aya: message.aya },
         events: [{ audience: { to: 'room', except: sender }, message: { action: 'ClickAya', aya: message.aya } }],
       };
     }
     case 'MoveSura': {
       requireMaster(room, sender, message.action);
       return {
-        room: edit(room, (draft) => {
-          draft.idQuran = message.id_quran;
-          draft.aya = null;
-        }),
+        room: { ...room, idQuran: message.id_quran, aya: null },
         events: [
           {
             audience: { to: 'room', except: sender },
@@ -151,20 +137,7 @@ export function act(room: Room, sender: string, message: RoomCommand): Outcome {
       requireMayMute(room, sender, target, mute);
       requireMember(room, target);
       return {
-        room: edit(room, (draft) => {
-          if (mute) {
-            if (isMaster(room, sender)) {
-              draft.muted[target] = 'master';
-              draft.unmuted = draft.unmuted.filter((uuid) => uuid !== target);
-            } else if (!draft.muted[target]) {
-              // A self-mute keeps the master's one-by-one unmute, so the student can lift it again.
-              draft.muted[target] = 'self';
-            }
-          } else {
-            delete draft.muted[target];
-            if (draft.mutedAll && !draft.unmuted.includes(target)) draft.unmuted.push(target);
-          }
-        }),
+        room: muteChanged(room, sender, target, mute),
         events: [{ audience: { to: 'room' }, message: { action: 'MuteUser', uuid: target, result: mute } }],
       };
     }
@@ -172,13 +145,23 @@ export function act(room: Room, sender: string, message: RoomCommand): Outcome {
       requireMaster(room, sender, message.action);
       const mute = message.result ?? true;
       return {
-        room: edit(room, (draft) => {
-          draft.mutedAll = mute;
-          draft.unmuted = [];
-          if (!mute) draft.muted = {};
-        }),
+        room: { ...room, mutedAll: mute, unmuted: [], muted: mute ? room.muted : {} },
         events: [{ audience: { to: 'room', except: sender }, message: { action: 'MuteAll', result: mute } }],
       };
     }
   }
+}
+
+/** The room after `sender` muted (or unmuted) `target`, as the mute rules allow (checked before). */
+function muteChanged(room: Room, sender: string, target: string, mute: boolean): Room {
+  if (!mute) {
+    const { [target]: _lifted, ...muted } = room.muted;
+    const unmuted = room.mutedAll && !room.unmuted.includes(target) ? [...room.unmuted, target] : room.unmuted;
+    return { ...room, muted, unmuted };
+  }
+  if (isMaster(room, sender)) {
+    return { ...room, muted: { ...room.muted, [target]: 'master' }, unmuted: room.unmuted.filter((uuid) => uuid !== target) };
+  }
+  // A self-mute keeps the master's one-by-one unmute, so the student can lift it again.
+  return room.muted[target] ? room : { ...room, muted: { ...room.muted, [target]: 'self' } };
 }

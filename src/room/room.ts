@@ -7,23 +7,26 @@ export type Member = ConnectionRef;
 /** Who muted a participant: a student may undo their own mute, never the master's. */
 export type MuteSource = 'master' | 'self';
 
-/** A room's whole state. Plain JSON, so any RoomStore can keep it. */
+/**
+ * A room's whole state. Plain JSON, so any RoomStore can keep it, and never changed in place: the
+ * room logic makes a new one for every change, so a store may hand out the object it keeps.
+ */
 export interface Room {
-  name: string;
-  masterUuid: string;
+  readonly name: string;
+  readonly masterUuid: string;
   /** Connected participants, in join order. */
-  members: Member[];
-  idQuran: number | null;
-  aya: number | null;
+  readonly members: readonly Member[];
+  readonly idQuran: number | null;
+  readonly aya: number | null;
   /** Explicit mutes. They outlive a leave, so reconnecting never lifts a mute. */
-  muted: Record<string, MuteSource>;
+  readonly muted: Readonly<Record<string, MuteSource>>;
   /** While `mutedAll`: the participants the master has unmuted one by one. Cleared on leave. */
-  unmuted: string[];
-  mutedAll: boolean;
+  readonly unmuted: readonly string[];
+  readonly mutedAll: boolean;
   /** Sequence number of the last event broadcast to the room (0: none yet). */
-  seq: number;
+  readonly seq: number;
   /** Bumped by every committed change; stores use it to detect concurrent writers. */
-  version: number;
+  readonly version: number;
 }
 
 export function newRoom(name: string, masterUuid: string): Room {
@@ -63,8 +66,16 @@ export const mutedMembers = (room: Room): string[] => room.members.map((member) 
 export const hasRoomFor = (room: Room, uuid: string, capacity: number): boolean =>
   room.members.length < capacity || findMember(room, uuid) !== undefined;
 
+/** Whether two states of a room may differ in who is muted (the fields the mute rule reads). */
+const mayMuteDifferently = (before: Room, after: Room): boolean =>
+  before.muted !== after.muted ||
+  before.unmuted !== after.unmuted ||
+  before.mutedAll !== after.mutedAll ||
+  before.members !== after.members;
+
 /** Members whose mute state differs between two states of a room (what the SFU must start or stop enforcing). */
 export function mutesChanged(before: Room, after: Room): { muted: string[]; unmuted: string[] } {
+  if (!mayMuteDifferently(before, after)) return { muted: [], unmuted: [] };
   const was = new Set(mutedMembers(before));
   const now = mutedMembers(after);
   const nowSet = new Set(now);

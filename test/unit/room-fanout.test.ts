@@ -6,6 +6,7 @@ import { AppError } from '../../src/protocol/errors.js';
 import type { RoomEvent } from '../../src/room/room-event.js';
 import { RoomService } from '../../src/room/room-service.js';
 import type { HistoryLimits, RoomEventListener } from '../../src/room/room-store.js';
+import type { EncodedEvent } from '../../src/transport/ws/encoded-event.js';
 import { RoomFanout } from '../../src/transport/ws/room-fanout.js';
 import type { Session } from '../../src/transport/ws/session.js';
 
@@ -72,8 +73,9 @@ function sessionOf(room: string, uuid: string, conn = `conn-${uuid}`): Session &
     uuid,
     conn,
     received: [] as RoomEvent[],
-    deliver(event: RoomEvent) {
-      session.received.push(event);
+    deliver(encoded: EncodedEvent) {
+      session.received.push(encoded.event);
+      return 'event';
     },
   };
   return session as unknown as Session & RecordingSession;

@@ -76,7 +76,7 @@ export const joinRoute =
       wsHandler: async (socket, request) => {
         const { room_name, uuid } = request.params;
         const lastSeq = request.query.last_seq === undefined ? undefined : Number(request.query.last_seq);
-        const session = new Session(socket, room_name, uuid, sessionOptions, handlers, log);
+        const session = new Session(socket, request.raw.socket, room_name, uuid, sessionOptions, handlers, log);
         const address = request.ip;
         connectionsFrom.set(address, (connectionsFrom.get(address) ?? 0) + 1);
         socket.once('close', () => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { CloseCode } from '../../protocol/errors.js';
 import { type Audience, type RoomEvent, SeqCursor } from '../../room/room-event.js';
 import type { RoomStore } from '../../room/room-store.js';
+import { EncodedEvent } from './encoded-event.js';
 import type { Session } from './session.js';
 
 const CATCH_UP_RETRY_MS = 1000;
@@ -29,6 +30,8 @@ export class RoomFanout {
   constructor(
     private readonly store: RoomStore,
     private readonly log: Logger,
+    /** Told how many messages of an action it sent, once per event (metrics). */
+    private readonly sent: (action: string, count: number) => void = () => undefined,
   ) {
     store.onReconnect(() => {
       for (const local of this.rooms.values()) void this.catchUp(local);
@@ -147,19 +150,27 @@ export class RoomFanout {
     for (const event of backlog) this.dispatch(local, event);
   }
 
+  /** Hands an event to the sockets it is addressed to, encoded once for all of them. */
   private dispatch(local: LocalRoom, event: RoomEvent): void {
     if (event.seq !== undefined) {
       if (local.cursor.place(event.seq) === 'stale') return;
       local.cursor.last = event.seq;
     }
+    const encoded = new EncodedEvent(event);
+    let events = 0;
+    let acks = 0;
     for (const session of [...local.sessions]) {
       if (!addressedTo(event.audience, session)) continue;
       try {
-        session.deliver(event);
+        const delivery = session.deliver(encoded);
+        if (delivery === 'event') events += 1;
+        else if (delivery === 'ack') acks += 1;
       } catch (error) {
         this.log.error({ err: error, room: session.room, uuid: session.uuid }, 'delivery failed');
       }
     }
+    if (events > 0) this.sent(event.message.action, events);
+    if (acks > 0) this.sent('Ack', acks);
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import {
@@ -13,6 +14,9 @@ import { errorFrame, type MediaMessage, type ServerFrame } from '../../protocol/
 import { describeErrors, validatorFor } from '../../protocol/validator.js';
 import { type Room, viewOf } from '../../room/room.js';
 import { type RoomEvent, SeqCursor } from '../../room/room-event.js';
+import { EncodedEvent } from './encoded-event.js';
+import { textFrame } from './frames.js';
+import type { Flushable, Outbox } from './outbox.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface SessionOptions {
@@ -22,13 +26,16 @@ export interface SessionOptions {
   rate: { perSecond: number; burst: number };
   /** Unsent data beyond which a client that stopped reading is dropped. */
   sendBufferLimitBytes: number;
+  /** Where the session's frames wait for the end of the turn. */
+  outbox: Outbox;
   observer?: SessionObserver;
 }
 
 /** Counts what passes through a session (metrics). */
 export interface SessionObserver {
   received(action: string): void;
-  sent(action: string): void;
+  /** `count` messages of `action` sent (a room event fanned out counts once for all its sockets). */
+  sent(action: string, count?: number): void;
   error(code: ErrorCode): void;
   rateLimited(): void;
   slowConsumer(): void;
@@ -45,15 +52,23 @@ export interface SessionHandlers {
   onClose(session: Session, dropped: boolean): void;
 }
 
+/** How a room event reached a session: as the event, as the Ack of its sender, or not at all. */
+export type Delivery = 'event' | 'ack' | undefined;
+
 /**
  * One participant's WebSocket connection to one room. It turns frames into validated client
- * messages and room events into frames; it holds no room rules.
+ * messages and room events into frames; it holds no room rules. `ws` reads the connection; the
+ * session writes its frames on the TCP socket itself, queued for the end of the turn (Outbox), so
+ * that a room event is encoded once and several frames in a turn leave in one write.
  */
-export class Session {
+export class Session implements Flushable {
   /** Names this connection in the room's membership, so a replaced connection cannot leave for its successor. */
   readonly conn = randomUUID();
   private started = false;
-  private readonly pending: RoomEvent[] = [];
+  /** Room events that arrived before the joiner's snapshot was sent. */
+  private readonly pending: EncodedEvent[] = [];
+  /** Frames to write at the end of this turn. */
+  private queued: Buffer[] = [];
   private readonly cursor = new SeqCursor(0);
   private missedPongs = 0;
   private readonly bucket: TokenBucket;
@@ -62,6 +77,8 @@ export class Session {
 
   constructor(
     private readonly socket: WebSocket,
+    /** The TCP socket under `socket`, where the frames are written. */
+    private readonly stream: Socket,
     readonly room: string,
     readonly uuid: string,
     private readonly options: SessionOptions,
@@ -97,7 +114,7 @@ export class Session {
   /** Resumes a client at `lastSeq`: the events it missed, then everything live. */
   resume(lastSeq: number, missed: RoomEvent[]): void {
     this.send({ action: 'Resumed', last_seq: lastSeq });
-    this.pending.unshift(...missed);
+    this.pending.unshift(...missed.map((event) => new EncodedEvent(event)));
     this.begin(lastSeq);
   }
 
@@ -107,29 +124,23 @@ export class Session {
     for (const event of this.pending.splice(0)) this.deliver(event);
   }
 
-  deliver(event: RoomEvent): void {
+  /** A room event for this connection: sent, unless it is one the client already has. */
+  deliver(event: EncodedEvent): Delivery {
     if (!this.started) {
       this.pending.push(event);
-      return;
+      return undefined;
     }
+    let delivery: Delivery = 'event';
     if (event.seq === undefined) {
-      this.send(event.message);
+      this.queue(event.forReceiver());
     } else {
-      if (this.cursor.place(event.seq) === 'stale') return;
+      if (this.cursor.place(event.seq) === 'stale') return undefined;
       this.cursor.last = event.seq;
-      this.send(
-        this.isExcluded(event) ? { action: 'Ack', of: event.message.action, seq: event.seq } : { ...event.message, seq: event.seq },
-      );
+      delivery = event.leavesOut(this.uuid) ? 'ack' : 'event';
+      this.queue(delivery === 'ack' ? event.forSender() : event.forReceiver());
     }
-    if (event.close !== undefined) this.close(event.close);
-  }
-
-  /**
-   * A room-wide event that leaves out its originator (ClickAya, MoveSura, MuteAll) reaches the
-   * originator as an Ack with the event's seq, so every client still sees every seq.
-   */
-  private isExcluded(event: RoomEvent): boolean {
-    return event.audience.to === 'room' && event.audience.except === this.uuid;
+    if (event.event.close !== undefined) this.close(event.event.close);
+    return delivery;
   }
 
   /** From the SFU (answers, candidates, speakers, its refusals): not room events, so never sequenced. */
@@ -147,7 +158,9 @@ export class Session {
     this.send(errorFrame(error));
   }
 
+  /** Closes the connection with `code`, after the frames queued for it. */
   close(code: number): void {
+    this.flush();
     if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
       this.socket.close(code);
     }
@@ -164,13 +177,35 @@ export class Session {
     this.socket.ping();
   }
 
+  /** A message of this connection's own (not a room event shared with others). */
   private send(message: ServerFrame): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(JSON.stringify(message));
+    this.queue(textFrame(message));
     this.options.observer?.sent(message.action);
     // Every error frame passes here, whoever refused (the room, the media node, the parser).
     if (message.action === 'Error') this.options.observer?.error(message.code);
-    if (this.socket.bufferedAmount > this.options.sendBufferLimitBytes) this.dropSlowConsumer();
+  }
+
+  private queue(frame: Buffer): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.queued.push(frame);
+    if (this.queued.length === 1) this.options.outbox.schedule(this);
+  }
+
+  /** Writes the queued frames, in one write; a client whose unsent data passed the limit is dropped. */
+  flush(): void {
+    const frames = this.queued;
+    if (frames.length === 0) return;
+    this.queued = [];
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (frames.length === 1) {
+      this.stream.write(frames[0]!);
+    } else {
+      this.stream.cork();
+      for (const frame of frames) this.stream.write(frame);
+      this.stream.uncork();
+    }
+    if (this.stream.writableLength > this.options.sendBufferLimitBytes) this.dropSlowConsumer();
   }
 
   /**
@@ -180,7 +215,7 @@ export class Session {
   private dropSlowConsumer(): void {
     if (this.slow) return;
     this.slow = true;
-    this.log.warn({ room: this.room, uuid: this.uuid, buffered: this.socket.bufferedAmount }, 'slow consumer dropped');
+    this.log.warn({ room: this.room, uuid: this.uuid, buffered: this.stream.writableLength }, 'slow consumer dropped');
     this.options.observer?.slowConsumer();
     this.socket.close(CloseCode.slowConsumer, 'slow consumer');
     setTimeout(() => this.socket.terminate(), SLOW_CONSUMER_CLOSE_MS).unref();

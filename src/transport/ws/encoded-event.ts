@@ -1,0 +1,42 @@
+import type { RoomEvent } from '../../room/room-event.js';
+import { textFrame } from './frames.js';
+
+/**
+ * A room event as its sockets receive it, encoded once per node however many sockets that is: the
+ * frame every receiver gets (the message with its seq), and the Ack the sender a room-wide event
+ * leaves out gets instead. Each is built when first asked for.
+ */
+export class EncodedEvent {
+  private receiverFrame: Buffer | undefined;
+  private senderFrame: Buffer | undefined;
+
+  constructor(readonly event: RoomEvent) {}
+
+  get seq(): number | undefined {
+    return this.event.seq;
+  }
+
+  get action(): string {
+    return this.event.message.action;
+  }
+
+  /** Whether `uuid` is the one a room-wide event leaves out (it gets the Ack). */
+  leavesOut(uuid: string): boolean {
+    return this.event.audience.to === 'room' && this.event.audience.except === uuid;
+  }
+
+  forReceiver(): Buffer {
+    const { message, seq } = this.event;
+    this.receiverFrame ??= textFrame(seq === undefined ? message : { ...message, seq });
+    return this.receiverFrame;
+  }
+
+  /**
+   * A room-wide event that leaves out its originator (ClickAya, MoveSura, MuteAll) reaches the
+   * originator as an Ack with the event's seq, so every client still sees every seq.
+   */
+  forSender(): Buffer {
+    this.senderFrame ??= textFrame({ action: 'Ack', of: this.event.message.action, seq: this.event.seq! });
+    return this.senderFrame;
+  }
+}
