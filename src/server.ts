@@ -87,7 +87,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const { store } = cluster;
   const rooms = new RoomService(store, log, config.limits);
   cluster.nodes.onDeadNode((dead) => rooms.evictNode(dead));
-  const fanout = new RoomFanout(store, log, (action, count) => metrics.messagesOut.inc({ action }, count));
+  const fanout = new RoomFanout(cluster.events, log, (action, count) => metrics.messagesOut.inc({ action }, count));
   store.onReconnect(() => metrics.redisReconnects.inc());
   const departures = new Departures(rooms, config.reconnectGraceMs, log);
   let closing = false;

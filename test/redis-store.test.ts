@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { RedisConnection } from '../src/cluster/redis/redis-connection.js';
 import { RedisKeys } from '../src/cluster/redis/redis-keys.js';
 import { RedisRoomStore } from '../src/cluster/redis/redis-room-store.js';
+import { eventStreamContract } from './support/event-stream-contract.js';
 import { RedisCluster, RedisServer } from './support/redis.js';
 import { CONTRACT_HISTORY, roomServiceContract } from './support/room-service-contract.js';
 
@@ -21,6 +22,12 @@ async function openStores(urls: string[], cluster: boolean) {
   return { stores, close: async () => void (await Promise.all(connections.map((connection) => connection.close()))) };
 }
 
+/** One store on its own connection and key prefix. */
+async function openStore(urls: string[], cluster: boolean) {
+  const { stores, close } = await openStores(urls, cluster);
+  return { store: stores[0]!, close };
+}
+
 describe('room service over one Redis', () => {
   let redis: RedisServer;
   before(async () => {
@@ -28,6 +35,7 @@ describe('room service over one Redis', () => {
   });
   after(() => redis.stop());
   roomServiceContract('redis store', () => openStores([redis.url], false));
+  eventStreamContract('redis store', () => openStore([redis.url], false));
 });
 
 describe('room service over a three-master Redis Cluster', () => {
@@ -37,4 +45,5 @@ describe('room service over a three-master Redis Cluster', () => {
   });
   after(() => cluster.stop());
   roomServiceContract('redis cluster store', () => openStores(cluster.url.split(','), true));
+  eventStreamContract('redis cluster store', () => openStore(cluster.url.split(','), true));
 });

@@ -11,6 +11,7 @@ import { RedisKeys } from './redis/redis-keys.js';
 import { RedisMediaRouter } from './redis/redis-media-router.js';
 import { RedisNodeRegistry } from './redis/redis-node-registry.js';
 import { RedisRoomStore } from './redis/redis-room-store.js';
+import { RoomEventStream } from './room-event-stream.js';
 
 /** Where rooms live: this process's memory (one node), or Redis (every node on it is one cluster). */
 export type StoreConfig =
@@ -33,11 +34,13 @@ export interface ClusterOptions {
 
 /**
  * The node's place in the world, chosen once: where room state lives and how events travel
- * (`store`), which nodes are alive (`nodes`), where each room's media is (`media`). One node alone
+ * (`store`, `events`), which nodes are alive (`nodes`), where each room's media is (`media`). One node alone
  * keeps all of it in memory; with Redis every part shares one connection.
  */
 export interface Cluster {
   readonly store: RoomStore;
+  /** This node's gap-free view of each room's events, over the store. */
+  readonly events: RoomEventStream;
   readonly nodes: NodeRegistry;
   readonly media: MediaRouter;
   /** Joins the cluster (or goes on not ready, serving 503, until Redis answers). */
@@ -52,10 +55,12 @@ export function openCluster(options: ClusterOptions): Cluster {
   const { store: config, node, media, log } = options;
   if (config.kind === 'memory') {
     const store = new MemoryRoomStore(options.history);
-    const router = new LocalMediaRouter(media, store, log);
+    const events = new RoomEventStream(store, log);
+    const router = new LocalMediaRouter(media, store, events, log);
     const nodes = new LocalNodeRegistry(node, () => media.load);
     return {
       store,
+      events,
       nodes,
       media: router,
       start: () => router.start(),
@@ -69,16 +74,18 @@ export function openCluster(options: ClusterOptions): Cluster {
   const redis = new RedisConnection(config, log);
   const keys = new RedisKeys(config.keyPrefix);
   const store = new RedisRoomStore(redis, keys, options.history, log, options.onRoundTrip);
+  const events = new RoomEventStream(store, log);
   const nodes = new RedisNodeRegistry(
     redis,
     keys,
     { node, timeoutMs: config.nodeTimeoutMs, graceMs: options.reconnectGraceMs, load: () => media.load },
     log,
   );
-  const local = new LocalMediaRouter(media, store, log);
+  const local = new LocalMediaRouter(media, store, events, log);
   const router = new RedisMediaRouter(redis, keys, nodes, local, { node, leaseMs: config.mediaLeaseMs }, log);
   return {
     store,
+    events,
     nodes,
     media: router,
     async start() {

@@ -4,6 +4,7 @@ import type { ConnectionRef } from '../protocol/connection.js';
 import type { RoomStore } from '../room/room-store.js';
 import { HostedRoom } from './hosted-room.js';
 import { type MediaMessageListener, MediaMessageListeners, type MediaRouter, noOffer, refusalOf } from './media-router.js';
+import type { RoomEventStream } from './room-event-stream.js';
 
 /** Candidates a client trickles while its offer is being answered, kept per connection until it is. */
 const EARLY_CANDIDATES_MAX = 64;
@@ -27,12 +28,10 @@ export class LocalMediaRouter implements MediaRouter {
   constructor(
     private readonly engine: MediaEngine,
     private readonly store: RoomStore,
+    private readonly stream: RoomEventStream,
     private readonly log: Logger,
   ) {
     this.listeners = new MediaMessageListeners(log);
-    store.onReconnect(() => {
-      for (const hosting of this.rooms.values()) void hosting.then((hosted) => hosted.resync()).catch(() => undefined);
-    });
   }
 
   /** Media participants on this node. */
@@ -117,6 +116,7 @@ export class LocalMediaRouter implements MediaRouter {
         const opening = HostedRoom.open(room, {
           engine: this.engine,
           store: this.store,
+          stream: this.stream,
           send: (to, message) => this.listeners.emit(to, message),
           closed: () => {
             if (this.rooms.get(room) === opening) this.rooms.delete(room);

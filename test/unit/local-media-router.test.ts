@@ -13,6 +13,7 @@ import nodeDataChannel from 'node-datachannel';
 import { pino } from 'pino';
 import { LocalMediaRouter } from '../../src/cluster/local-media-router.js';
 import { MemoryRoomStore } from '../../src/cluster/memory-room-store.js';
+import { RoomEventStream } from '../../src/cluster/room-event-stream.js';
 import { MediaEngine } from '../../src/media/media-engine.js';
 import { MediaPorts } from '../../src/media/media-ports.js';
 import type { ConnectionRef } from '../../src/protocol/connection.js';
@@ -101,7 +102,7 @@ type Said = { to: ConnectionRef; message: MediaMessage };
 async function node(t: TestContext, store: MemoryRoomStore = new MemoryRoomStore(HISTORY)) {
   const ports = await MediaPorts.open({ begin: 0, end: 0 }, '127.0.0.1');
   const engine = new MediaEngine({ slots: 2, dtx: true, network: { iceServers: () => [], bindAddress: '127.0.0.1' }, ports, log: silent });
-  const router = new LocalMediaRouter(engine, store, silent);
+  const router = new LocalMediaRouter(engine, store, new RoomEventStream(store, silent), silent);
   const rooms = new RoomService(store, silent);
   const said: Said[] = [];
   router.onMessage((to, message) => said.push({ to, message }));

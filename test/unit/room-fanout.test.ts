@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { MemoryRoomStore } from '../../src/cluster/memory-room-store.js';
+import { RoomEventStream } from '../../src/cluster/room-event-stream.js';
 import { AppError } from '../../src/protocol/errors.js';
 import type { RoomEvent } from '../../src/room/room-event.js';
 import { RoomService } from '../../src/room/room-service.js';
@@ -86,7 +87,7 @@ const seqs = (session: RecordingSession) => session.received.filter((event) => e
 
 async function node(store = new RelayStore(HISTORY)) {
   const rooms = new RoomService(store, silent);
-  const fanout = new RoomFanout(store, silent);
+  const fanout = new RoomFanout(new RoomEventStream(store, silent), silent);
   await rooms.create('class', 'teacher');
   return { store, rooms, fanout };
 }
@@ -306,7 +307,7 @@ test('a session whose room cannot be subscribed to is not kept', async () => {
       throw new AppError('unavailable', 'the store is unreachable');
     }
   })(HISTORY);
-  const fanout = new RoomFanout(store, silent);
+  const fanout = new RoomFanout(new RoomEventStream(store, silent), silent);
   const teacher = sessionOf('class', 'teacher');
   await assert.rejects(fanout.add(teacher), (error: unknown) => error instanceof AppError && error.code === 'unavailable');
   assert.deepEqual([fanout.connectionCount, fanout.roomCount], [0, 0]);
