@@ -89,3 +89,13 @@ export function describeMachine(): string {
 
 /** 100 x the number of cores: the machine's busy figures are % of this. */
 export const MACHINE_PERCENT = cpus().length * 100;
+
+/** A process's resident set size (VmRSS of /proc/<pid>/status) in bytes; NaN when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}

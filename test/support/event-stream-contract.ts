@@ -26,7 +26,12 @@ function recorder() {
     get lost() {
       return lost;
     },
-    follower: { event: (event: RoomEvent) => events.push(event), lost: () => void (lost += 1) },
+    follower: {
+      event: (event: RoomEvent) => events.push(event),
+      lost: () => {
+        lost += 1;
+      },
+    },
     seqs: () => events.filter((event) => event.seq !== undefined).map((event) => event.seq),
   };
 }
