@@ -54,9 +54,9 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { ManagedChild, type ProblemRule } from './lib/child.js';
 import { cleanups, installSignalHandlers, isExiting, startDeadline } from './lib/cleanup.js';
 import {
   describeMachine,
@@ -70,17 +70,7 @@ import {
   statName,
 } from './lib/cpu.js';
 import { namesOption, numberOption, parseFlags, pick, runBenchmark, UsageError } from './lib/options.js';
-import {
-  assertBuilt,
-  createRoom as createRoomAt,
-  guardChild,
-  OutputLog,
-  pollReady,
-  ROOT,
-  SERVER_ENTRY,
-  STOP_GRACE_MS,
-  serverEnv,
-} from './lib/processes.js';
+import { assertBuilt, createRoom as createRoomAt, pollReady, ROOT, SERVER_ENTRY, STOP_GRACE_MS, serverEnv } from './lib/processes.js';
 import { describeCommit, type Figure, failureLine, medians, printBanner, printMedians, printRunProblems } from './lib/report.js';
 import { f0, f1, f2, f3, maximum, percentile } from './lib/stats.js';
 import type { ClientSpec, FromRelay, FromWorker, ListenerReport, PublisherReport, ToRelay, ToWorker } from './sfu/wire.js';
@@ -349,135 +339,24 @@ const SERVER_LIMITS = {
   SHUTDOWN_TIMEOUT_MS: '2000',
 };
 
-class Proc<In, Out extends { type: string }> {
-  readonly pid: number;
-  /** Problem lines: for the server, warn/error/fatal log lines and stderr; for the others, stderr. Recent: any kind. */
-  readonly log = new OutputLog();
-  get problems(): string[] {
-    return this.log.problems;
-  }
-  get problemCount(): number {
-    return this.log.problemCount;
-  }
-  get recent(): string[] {
-    return this.log.recent;
-  }
-  private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exited: Promise<void>;
-  private readonly inbox: Out[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  constructor(
-    readonly name: string,
-    private readonly child: ChildProcess,
-    isProblem: (line: string, stream: 'stdout' | 'stderr') => boolean,
-    private readonly stopGraceMs = STOP_GRACE_MS,
-  ) {
-    this.pid = child.pid ?? -1;
-    guardChild(child);
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        for (const wake of this.waiters) wake();
-        resolve();
-      }),
-    );
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const input = child[stream];
-      if (!input) continue;
-      createInterface({ input }).on('line', (line) => {
-        if (VERBOSE) console.error(`[${name} ${stream}] ${line}`);
-        this.log.remember(`[${stream}] ${line}`);
-        if (isProblem(line, stream)) this.log.problem(line);
-      });
-    }
-    child.on('message', (message) => {
-      this.inbox.push(message as Out);
-      for (const wake of this.waiters) wake();
-    });
-    child.on('error', (error) => {
-      this.log.problemCount++;
-      this.log.problems.push(`${name}: ${error.message}`);
-    });
-  }
-
-  hasExited(): boolean {
-    return this.exit !== undefined;
-  }
-
-  exitDescription(): string | undefined {
-    return this.exit ? `exited (${this.exit.signal ?? this.exit.code})` : undefined;
-  }
-
-  post(message: In): void {
-    if (!this.exit && this.child.connected) this.child.send(message as object);
-  }
-
-  /** The first message of `type` (already received or to come); rejects on an `error` message or an exit. */
-  next<T extends Out['type']>(type: T, timeoutMs: number, what: string): Promise<Extract<Out, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const look = (): boolean => {
-        const failed = this.inbox.findIndex((m) => m.type === 'error');
-        if (failed >= 0) {
-          const [message] = this.inbox.splice(failed, 1);
-          done();
-          reject(new Error(`${this.name}: ${what}: ${(message as unknown as { message: string }).message}`));
-          return true;
-        }
-        const index = this.inbox.findIndex((m) => m.type === type);
-        if (index >= 0) {
-          const [message] = this.inbox.splice(index, 1);
-          done();
-          resolve(message as Extract<Out, { type: T }>);
-          return true;
-        }
-        if (this.exit) {
-          done();
-          reject(
-            new Error(
-              `${this.name} (pid ${this.pid}) ${this.exitDescription()} while waiting for ${what}; its last output:\n${this.recent.join('\n')}`,
-            ),
-          );
-          return true;
-        }
-        return false;
-      };
-      const wake = (): void => {
-        look();
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.name}: no ${what} after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-      };
-      if (!look()) this.waiters.add(wake);
-    });
-  }
-
-  async stop(message?: In): Promise<void> {
-    if (this.exit) return;
-    if (message !== undefined) {
-      try {
-        this.post(message);
-      } catch {
-        // the channel is gone; the signal below still works
-      }
-      await Promise.race([this.exited, delay(2000)]);
-      if (this.exit) return;
-    }
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), this.stopGraceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
+/**
+ * A guarded child (bench/lib/child.ts) whose problem lines are the ones `isProblem` picks: for the
+ * server, warn/error/fatal log lines and stderr; for the others, stderr. BENCH_SFU_VERBOSE=1 echoes its output.
+ */
+function manage<In, Out extends { type: string }>(
+  name: string,
+  child: ChildProcess,
+  isProblem: ProblemRule,
+  stopGraceMs = STOP_GRACE_MS,
+): ManagedChild<In, Out> {
+  const managed = new ManagedChild<In, Out>(name, child, isProblem, stopGraceMs);
+  if (VERBOSE) managed.onLine((line, stream) => console.error(`[${name} ${stream}] ${line}`));
+  return managed;
 }
 
-type Server = Proc<never, never> & { http: string; mediaPort: number };
-type Worker = Proc<ToWorker, FromWorker>;
-type Relay = Proc<ToRelay, FromRelay>;
+type Server = ManagedChild<never, never> & { http: string; mediaPort: number };
+type Worker = ManagedChild<ToWorker, FromWorker>;
+type Relay = ManagedChild<ToRelay, FromRelay>;
 
 function freeTcpPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -527,7 +406,7 @@ async function startServer(options: Options, label: string): Promise<Server> {
   // on stderr. Lines before (e.g. a warning about its configuration) are shown once, not counted.
   let ready = false;
   const startupLines: string[] = [];
-  const server = new Proc<never, never>(
+  const server = manage<never, never>(
     'server',
     child,
     (line) => {
@@ -539,7 +418,7 @@ async function startServer(options: Options, label: string): Promise<Server> {
   server.http = `http://127.0.0.1:${port}`;
   server.mediaPort = mediaPort;
   const { ready: isReady, last } = await pollReady(server.http, Date.now() + START_TIMEOUT_MS + READY_TIMEOUT_MS, () => {
-    if (server.hasExited()) throw new Error(`server ${server.exitDescription()} at start:\n${server.recent.join('\n')}`);
+    server.assertAlive('at start');
   });
   if (isReady) {
     ready = true;
@@ -552,16 +431,16 @@ async function startServer(options: Options, label: string): Promise<Server> {
     return server;
   }
   await server.stop();
-  throw new Error(`server not ready after ${START_TIMEOUT_MS + READY_TIMEOUT_MS} ms: ${last}\n${server.recent.join('\n')}`);
+  throw new Error(`server not ready after ${START_TIMEOUT_MS + READY_TIMEOUT_MS} ms: ${last}\n${server.log.recent.join('\n')}`);
 }
 
-function startTsx<In, Out extends { type: string }>(name: string, entry: string): Proc<In, Out> {
+function startTsx<In, Out extends { type: string }>(name: string, entry: string): ManagedChild<In, Out> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
   });
-  return new Proc<In, Out>(name, child, (_line, stream) => stream === 'stderr');
+  return manage<In, Out>(name, child, (_line, stream) => stream === 'stderr');
 }
 
 function createRoom(server: Server, name: string, master: string): Promise<void> {
@@ -666,12 +545,12 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
     const listenerWorker = startTsx<ToWorker, FromWorker>('listener process', WORKER_ENTRY);
     workers.push(publisherWorker, listenerWorker);
     const connectTimeout = (n: number): number => CONNECT_TIMEOUT_MS + CONNECT_PER_CLIENT_MS * n;
-    let forwarder: Proc<unknown, { type: string }>;
+    let forwarder: ManagedChild<unknown, { type: string }>;
     /** The forwarder's one ingress UDP port (the SFU's ICE mux port, the relay's socket). */
     let ingressPort: number;
     if (kind === 'sfu') {
       server = await startServer(options, `${scenario.key}-run${run}`);
-      forwarder = server as unknown as Proc<unknown, { type: string }>;
+      forwarder = server as unknown as ManagedChild<unknown, { type: string }>;
       ingressPort = server.mediaPort;
       await Promise.all([
         publisherWorker.next('hello', START_TIMEOUT_MS, 'start'),
@@ -695,7 +574,7 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
       await listenerWorker.next('ready', connectTimeout(students.length), `${students.length} students connected`);
     } else {
       relay = startTsx<ToRelay, FromRelay>('relay', RELAY_ENTRY);
-      forwarder = relay as unknown as Proc<unknown, { type: string }>;
+      forwarder = relay as unknown as ManagedChild<unknown, { type: string }>;
       const [hello] = await Promise.all([
         relay.next('hello', START_TIMEOUT_MS, 'start'),
         publisherWorker.next('hello', START_TIMEOUT_MS, 'start'),
@@ -725,12 +604,7 @@ async function runCase(kind: Kind, scenario: Scenario, run: number, options: Opt
       ['listeners', listenerWorker.pid],
     ]);
     const alive = (): void => {
-      for (const proc of [forwarder, ...workers]) {
-        if (proc.hasExited())
-          throw new Error(
-            `${proc.name} (pid ${proc.pid}) ${proc.exitDescription()} during the run; its last output:\n${proc.recent.join('\n')}`,
-          );
-      }
+      for (const proc of [forwarder, ...workers]) proc.assertAlive('during the run');
     };
 
     // Idle: everyone connected, nobody sending (timers, ICE consent checks, the selection loop).
@@ -849,7 +723,7 @@ function figures(
     otherUdpDrops: number;
     workerProblems: string[];
     workerProblemCount: number;
-    procs: Proc<unknown, { type: string }>[];
+    procs: ManagedChild<unknown, { type: string }>[];
     extraProblems: string[];
     extraProblemCount: number;
   },
@@ -874,8 +748,8 @@ function figures(
   const problems = [...data.extraProblems, ...data.workerProblems];
   let processProblems = data.workerProblemCount + data.extraProblemCount;
   for (const proc of data.procs) {
-    processProblems += proc.problemCount;
-    for (const line of proc.problems) problems.push(`${proc.name}: ${line}`);
+    processProblems += proc.log.problemCount;
+    for (const line of proc.log.problems) problems.push(`${proc.name}: ${line}`);
   }
   return {
     kind,
