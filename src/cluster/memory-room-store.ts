@@ -44,6 +44,11 @@ export class MemoryRoomStore implements RoomStore {
     return stored?.room ?? null;
   }
 
+  /** Memory is the only copy: never stale. */
+  copyOf(name: string): Room | undefined {
+    return this.rooms.get(name)?.room;
+  }
+
   async commit({ name, base, next, events }: Commit): Promise<CommitResult> {
     const stored = this.rooms.get(name);
     if (!stored) return { status: 'not_found' };

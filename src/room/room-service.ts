@@ -114,8 +114,7 @@ export class RoomService {
   private apply(name: string, decide: (room: Room) => Outcome): Promise<Room | null> {
     return this.queue.run(name, async () => {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const room = await this.load(name);
-        const outcome = decide(room);
+        const { room, outcome } = await this.decide(name, decide, attempt === 1);
         if (outcome.room === room && outcome.events.length === 0) return room;
         const result = await this.store.commit({
           name,
@@ -133,6 +132,25 @@ export class RoomService {
       }
       throw new AppError('unavailable', `room ${name} is too busy, try again`);
     });
+  }
+
+  /**
+   * Decides on this node's copy of the room when there is one (saving a read), else on a fresh
+   * read. A commit catches a stale copy; a refusal or a no-op commits nothing, so those are decided
+   * again on a fresh read before they count.
+   */
+  private async decide(name: string, decide: (room: Room) => Outcome, mayUseCopy: boolean): Promise<{ room: Room; outcome: Outcome }> {
+    const copy = mayUseCopy ? this.store.copyOf(name) : undefined;
+    if (copy) {
+      try {
+        const outcome = decide(copy);
+        if (outcome.room !== copy || outcome.events.length > 0) return { room: copy, outcome };
+      } catch {
+        // decided again below, on a fresh read
+      }
+    }
+    const room = await this.load(name);
+    return { room, outcome: decide(room) };
   }
 }
 

@@ -15,6 +15,11 @@ export interface RoomStore {
   count(): Promise<number>;
   load(name: string): Promise<Room | null>;
   /**
+   * This node's last copy of the room (from its last read or commit here), or undefined: possibly
+   * stale, so only for deciding a change, whose commit fails with `conflict` if it was.
+   */
+  copyOf(name: string): Room | undefined;
+  /**
    * Atomically: if the room is still at `base.version`, replace it by `next` (`null` deletes it,
    * `undefined` leaves it as it is), give every room-wide event the room's next sequence number,
    * keep those in the room's history, and publish all events to the room's subscribers in order.

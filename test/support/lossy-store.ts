@@ -27,6 +27,9 @@ export class LossyStore implements RoomStore {
   load(name: string): Promise<Room | null> {
     return this.inner.load(name);
   }
+  copyOf(name: string): Room | undefined {
+    return this.inner.copyOf(name);
+  }
   commit(commit: Commit): Promise<CommitResult> {
     return this.inner.commit(commit);
   }

@@ -165,6 +165,27 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
       assert.equal(await rooms!.missedEvents('nowhere', 0), null);
     }));
 
+  test(`${kind}: a node deciding on its own copy of a room never acts on a stale one`, () =>
+    withServices(async (services) => {
+      const [a, b] = [services[0]!, services[1] ?? services[0]!];
+      await a.create('class', 'teacher');
+      await a.join('class', 'teacher', 'ct', 'n1');
+      await a.act('class', 'teacher', { action: 'ClickAya', aya: 1 }); // a now holds a copy
+      await b.join('class', 'late', 'cl', 'n2'); // a's copy is stale from here on
+      await a.kick('class', 'late'); // refused on the stale copy (no such user), so decided again
+      assert.deepEqual((await a.get('class')).users, ['teacher']);
+      await b.act('class', 'teacher', { action: 'MoveSura', id_quran: 3 });
+      await a.act('class', 'teacher', { action: 'ClickAya', aya: 2 }); // caught by the version check
+      const room = await b.get('class');
+      assert.deepEqual([room.id_quran, room.aya], [3, 2]);
+      // A room deleted and created again elsewhere is a new room to every node.
+      await b.delete('class');
+      await b.create('class', 'teacher');
+      await b.join('class', 'other', 'co', 'n2');
+      await a.join('class', 'teacher', 'ct2', 'n1');
+      assert.deepEqual((await b.get('class')).users, ['other', 'teacher']);
+    }));
+
   test(`${kind}: evicting a dead node ends only the memberships it still holds`, () =>
     withServices(async ([rooms]) => {
       await rooms!.create('one', 'teacher');

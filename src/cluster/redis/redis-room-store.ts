@@ -12,6 +12,7 @@ import {
 } from '../../room/room-store.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
+import { RoomCopies } from './room-copies.js';
 
 /** A stored event: a RoomEvent as JSON, room-wide ones with the time they were committed. */
 type StoredEvent = RoomEvent & { at?: number };
@@ -22,6 +23,9 @@ type StoredEvent = RoomEvent & { at?: number };
  * publishes every event once on the room's channel; each node fans it out to its own sockets.
  */
 export class RedisRoomStore implements RoomStore {
+  /** This node's last copy of each room it read or committed, for deciding the next change without a read. */
+  private readonly copies = new RoomCopies();
+
   constructor(
     private readonly redis: RedisConnection,
     private readonly keys: RedisKeys,
@@ -33,7 +37,8 @@ export class RedisRoomStore implements RoomStore {
 
   async create(room: Room): Promise<boolean> {
     return this.guard(async () => {
-      const created = (await this.redis.scripts.wpCreateRoom(this.keys.roomState(room.name), JSON.stringify(stripCounters(room)))) === 1;
+      const state = this.keys.roomState(room.name);
+      const created = (await this.redis.scripts.wpCreateRoom(state, JSON.stringify(settingsOf(room)), JSON.stringify(room.members))) === 1;
       // The name list lives in another slot, so it cannot join the script; list() repairs any drift.
       if (created) await this.redis.commands.sadd(this.keys.rooms, room.name);
       return created;
@@ -58,9 +63,19 @@ export class RedisRoomStore implements RoomStore {
   async load(name: string): Promise<Room | null> {
     return this.guard(async () => {
       const stored = await this.redis.commands.hgetall(this.keys.roomState(name));
-      if (!stored.room) return null;
-      return { ...(JSON.parse(stored.room) as Room), seq: Number(stored.seq), version: Number(stored.version) };
+      if (!stored.room) {
+        this.copies.forget(name);
+        return null;
+      }
+      const settings = JSON.parse(stored.room) as Room;
+      // Rooms stored before members had a field of their own keep them in `room`.
+      const members = stored.members === undefined ? settings.members : (JSON.parse(stored.members) as Room['members']);
+      return this.copies.keep({ ...settings, members, seq: Number(stored.seq), version: Number(stored.version) });
     });
+  }
+
+  copyOf(name: string): Room | undefined {
+    return this.copies.get(name);
   }
 
   async commit({ name, base, next, events }: Commit): Promise<CommitResult> {
@@ -72,20 +87,26 @@ export class RedisRoomStore implements RoomStore {
         this.keys.roomHistory(name),
         base.version,
         mode,
-        next ? JSON.stringify(stripCounters(next)) : '',
+        next && settingsChanged(base, next) ? JSON.stringify(settingsOf(next)) : '',
+        next && next.members !== base.members ? JSON.stringify(next.members) : '',
         this.history.size,
         Date.now(),
         sharded ? 'SPUBLISH' : 'PUBLISH',
         this.keys.roomEvents(name),
         ...events.map((event) => (isBroadcast(event) ? 'B' : 'D') + JSON.stringify(event)),
       );
-      if (result[0] === 0) return { status: 'not_found' };
-      if (result[0] === -1) return { status: 'conflict' };
-      if (mode === 'delete') await this.redis.commands.srem(this.keys.rooms, name);
+      if (result[0] !== 1) {
+        this.copies.forget(name);
+        return { status: result[0] === 0 ? 'not_found' : 'conflict' };
+      }
       const [, seq, version] = result as [number, number, number];
       const sequenced = sequence(events, seq - events.filter(isBroadcast).length);
-      const room = mode === 'delete' ? null : { ...(next ?? base), seq, version };
-      return { status: 'committed', room, events: sequenced };
+      if (mode === 'delete') {
+        this.copies.forget(name);
+        await this.redis.commands.srem(this.keys.rooms, name);
+        return { status: 'committed', room: null, events: sequenced };
+      }
+      return { status: 'committed', room: this.copies.keep({ ...(next ?? base), seq, version }), events: sequenced };
     });
   }
 
@@ -138,10 +159,20 @@ export class RedisRoomStore implements RoomStore {
   }
 }
 
-function stripCounters(room: Room): Omit<Room, 'seq' | 'version'> {
-  const { seq: _seq, version: _version, ...rest } = room;
-  return rest;
+/** A room without its counters and members, which are stored apart. */
+function settingsOf(room: Room): Omit<Room, 'seq' | 'version' | 'members'> {
+  const { seq: _seq, version: _version, members: _members, ...settings } = room;
+  return settings;
 }
+
+/** Whether a change touched anything but the members (rooms are never changed in place, so references tell). */
+const settingsChanged = (base: Room, next: Room): boolean =>
+  base.idQuran !== next.idQuran ||
+  base.aya !== next.aya ||
+  base.muted !== next.muted ||
+  base.unmuted !== next.unmuted ||
+  base.mutedAll !== next.mutedAll ||
+  base.masterUuid !== next.masterUuid;
 
 function withoutTime({ at: _at, ...event }: StoredEvent): RoomEvent {
   return event;

@@ -5,17 +5,26 @@ import type { Cluster, Redis } from 'ioredis';
  * RedisKeys), so each one works on a Redis Cluster too.
  */
 
-/** KEYS: state. ARGV: room JSON. Returns 1 if created, 0 if the name is taken. */
+/**
+ * KEYS: state. ARGV: room JSON (without members), members JSON. Returns 1 if created, 0 if the name
+ * is taken. The first version is Redis's clock in microseconds, later than any version an earlier
+ * room of the same name reached, so a node's stale copy of a deleted room can never pass the
+ * version check of its successor.
+ */
 const CREATE_ROOM = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'room', ARGV[1], 'seq', 0, 'version', 0)
+local now = redis.call('TIME')
+local version = string.format('%d', tonumber(now[1]) * 1000000 + tonumber(now[2]))
+redis.call('HSET', KEYS[1], 'room', ARGV[1], 'members', ARGV[2], 'seq', 0, 'version', version)
 return 1
 `;
 
 /**
- * KEYS: state, history. ARGV: expected version, mode (keep | put | delete), room JSON (put),
- * history size, now (ms), publish command, channel, then one entry per event: 'B' or 'D'
- * (room-wide or directed) followed by the event as JSON.
+ * KEYS: state, history. ARGV: expected version, mode (keep | put | delete), room JSON without its
+ * members and members JSON (put; each '' when unchanged), history size, now (ms), publish
+ * command, channel, then one entry per event: 'B' or 'D' (room-wide or directed) followed by the
+ * event as JSON. A room keeps its members apart, so a change that leaves them alone (ClickAya)
+ * does not carry them.
  * Returns {0} not found, {-1} conflict, {1, seq, version} committed.
  *
  * The seq rule (room-event.ts `sequence`), applied where the count lives: each room-wide event gets
@@ -28,11 +37,11 @@ if tonumber(version) ~= tonumber(ARGV[1]) then return {-1} end
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq'))
 local mode = ARGV[2]
 local payloads = {}
-for i = 8, #ARGV do
+for i = 9, #ARGV do
   local body = string.sub(ARGV[i], 2)
   if string.sub(ARGV[i], 1, 1) == 'B' then
     seq = seq + 1
-    body = '{"seq":' .. seq .. ',"at":' .. ARGV[5] .. ',' .. string.sub(body, 2)
+    body = '{"seq":' .. seq .. ',"at":' .. ARGV[6] .. ',' .. string.sub(body, 2)
     if mode ~= 'delete' then redis.call('RPUSH', KEYS[2], body) end
   end
   payloads[#payloads + 1] = body
@@ -41,11 +50,12 @@ version = tonumber(version) + 1
 if mode == 'delete' then
   redis.call('DEL', KEYS[1], KEYS[2])
 else
-  if mode == 'put' then redis.call('HSET', KEYS[1], 'room', ARGV[3]) end
+  if mode == 'put' and ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'room', ARGV[3]) end
+  if mode == 'put' and ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'members', ARGV[4]) end
   redis.call('HSET', KEYS[1], 'seq', seq, 'version', version)
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
 end
-for _, payload in ipairs(payloads) do redis.call(ARGV[6], ARGV[7], payload) end
+for _, payload in ipairs(payloads) do redis.call(ARGV[7], ARGV[8], payload) end
 return {1, seq, version}
 `;
 
@@ -77,7 +87,7 @@ return 0
 
 /** The scripts as commands of a connection (ioredis sends EVALSHA, and the script itself when Redis lacks it). */
 export interface Scripts {
-  wpCreateRoom(state: string, room: string): Promise<number>;
+  wpCreateRoom(state: string, room: string, members: string): Promise<number>;
   wpCommitRoom(state: string, history: string, ...args: (string | number)[]): Promise<number[]>;
   wpEventsAfter(state: string, history: string, seq: number): Promise<string[] | null>;
   wpRenewClaim(claim: string, node: string, leaseMs: number): Promise<number>;
