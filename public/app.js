@@ -15,6 +15,7 @@ const state = {
   role: 'student',
   master: '',
   users: [],
+  names: {},
   muted: [],
   mutedAll: false,
   sura: null,
@@ -104,6 +105,8 @@ $('sura-form').addEventListener('submit', (event) => {
 });
 $('aya-form').addEventListener('submit', (event) => {
   event.preventDefault();
+  // The server checks the aya against the room's sura, so a class without one moves to a sura first.
+  if (state.sura === null && pending.MoveSura.length === 0) command({ action: 'MoveSura', id_quran: Number($('sura-input').value) || 1 });
   command({ action: 'ClickAya', aya: Number($('aya-input').value) });
 });
 $('mute-all').addEventListener('click', () => command({ action: 'MuteAll', result: true }));
@@ -186,11 +189,13 @@ function receive(message) {
       break;
     case 'NewUser':
       if (!state.users.includes(message.uuid)) state.users.push(message.uuid);
+      if (message.name !== undefined) state.names[message.uuid] = message.name;
       // The server says whether the newcomer joins muted (a mute kept from before, or MuteAll).
       setMuted(message.uuid, message.muted === true);
       break;
     case 'UserLeave':
       state.users = state.users.filter((uuid) => uuid !== message.uuid);
+      delete state.names[message.uuid];
       state.corrections = state.corrections.filter((uuid) => uuid !== message.uuid);
       break;
     case 'MoveSura':
@@ -213,12 +218,17 @@ function receive(message) {
       else void refresh(); // acked after a reconnect: read the outcome from the server
       return;
     }
+    // The correction queue is the room's: every member sees it change.
     case 'OfferCorrection':
       if (!state.corrections.includes(message.uuid)) state.corrections.push(message.uuid);
-      note(`${message.uuid} asks for a correction`);
+      if (state.master === state.uuid) note(`${nameOf(message.uuid)} asks for a correction`);
+      break;
+    case 'WithdrawCorrection':
+      state.corrections = state.corrections.filter((uuid) => uuid !== message.uuid);
       break;
     case 'AnswerCorrection':
-      note(`The teacher ${message.result ? 'accepted' : 'declined'} your correction request`);
+      state.corrections = state.corrections.filter((uuid) => uuid !== message.uuid);
+      if (message.uuid === state.uuid) note(`The teacher ${message.result ? 'accepted' : 'declined'} your correction request`);
       break;
     case 'Kicked':
       note('You were removed from the room', 'error');
@@ -230,6 +240,8 @@ function receive(message) {
       note('The teacher closed the room', 'error');
       break;
     case 'Error':
+      // A refused command of ours is never acked: it leaves the queue of those waiting for their Ack.
+      pending[message.of]?.shift();
       note(`${message.code}: ${message.message}`, 'error');
       break;
     case 'SessionDescription':
@@ -261,6 +273,7 @@ function reset(room) {
   Object.assign(state, {
     master: room.master_uuid,
     users: [...room.users],
+    names: { ...(room.names ?? {}) },
     muted: [...room.muted],
     mutedAll: room.muted_all,
     sura: room.id_quran,
@@ -268,11 +281,13 @@ function reset(room) {
     audioSlots: room.audio_slots ?? 3,
     speaking: [],
     slots: [],
-    corrections: [],
+    corrections: [...(room.corrections ?? [])],
   });
   for (const queue of Object.values(pending)) queue.length = 0;
   $('members').replaceChildren();
 }
+
+const nameOf = (uuid) => state.names[uuid] ?? uuid;
 
 function setMuted(uuid, muted) {
   state.muted = state.muted.filter((other) => other !== uuid);
@@ -443,7 +458,10 @@ function render() {
 }
 
 function newMember(uuid, iAmMaster) {
-  const item = element('li', {}, [element('span', { className: 'name', textContent: uuid }), element('span', { className: 'tags' })]);
+  const item = element('li', {}, [
+    element('span', { className: 'name', textContent: nameOf(uuid) }),
+    element('span', { className: 'tags' }),
+  ]);
   item.dataset.uuid = uuid;
   if (iAmMaster && uuid !== state.uuid) {
     const mute = element('button', { type: 'button', className: 'mute' });
@@ -452,11 +470,7 @@ function newMember(uuid, iAmMaster) {
     const answer = (result, label) => {
       const button = element('button', { type: 'button', className: 'answer', textContent: label });
       button.setAttribute('aria-label', `${label} the correction request of ${uuid}`);
-      button.addEventListener('click', () => {
-        send({ action: 'AnswerCorrection', uuid, result });
-        state.corrections = state.corrections.filter((other) => other !== uuid);
-        render();
-      });
+      button.addEventListener('click', () => send({ action: 'AnswerCorrection', uuid, result }));
       return button;
     };
     item.append(mute, answer(true, 'Accept'), answer(false, 'Decline'));

@@ -9,8 +9,9 @@ import { createServer } from './server.js';
 
 const USAGE = `usage:
   wigglypuff                                              run the server (configured by environment variables)
-  wigglypuff token --room ROOM --uuid UUID [--ttl SECONDS]  print a join token (needs API_KEY and JOIN_TOKEN_SECRET;
-                                                          SECONDS from 10 to 604800, default 3600)`;
+  wigglypuff token --room ROOM --uuid UUID [--ttl SECONDS] [--name NAME]
+                                                          print a join token (needs API_KEY and JOIN_TOKEN_SECRET;
+                                                          SECONDS from 10 to 604800, default 3600; NAME: display name)`;
 
 async function serve(): Promise<void> {
   const config = loadConfig();
@@ -46,15 +47,21 @@ async function serve(): Promise<void> {
 async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { room: { type: 'string' }, uuid: { type: 'string' }, ttl: { type: 'string', default: '3600' } },
+    options: { room: { type: 'string' }, uuid: { type: 'string' }, ttl: { type: 'string', default: '3600' }, name: { type: 'string' } },
   });
   const config = loadConfig();
   if (!config.auth) throw new ConfigError('JOIN_TOKEN_SECRET (and API_KEY) must be set to mint join tokens');
   const ttl = Number(values.ttl);
-  const request = { room: values.room, uuid: values.uuid, ttl };
+  const request = { room: values.room, uuid: values.uuid, ttl, ...(values.name !== undefined && { name: values.name }) };
   const validate = validatorFor(MintTokenBody);
   if (!validate(request)) throw new ConfigError(`${USAGE}\n(${describeErrors(validate)})`);
-  const { token: minted, expiresAt } = await new JoinTokens(config.auth.joinTokenSecret).mint(request.room!, request.uuid!, ttl);
+  const { token: minted, expiresAt } = await new JoinTokens(config.auth.joinTokenSecret).mint(
+    request.room!,
+    request.uuid!,
+    ttl,
+    Date.now(),
+    values.name,
+  );
   console.log(minted);
   console.error(`valid until ${new Date(expiresAt * 1000).toISOString()}`);
 }

@@ -70,6 +70,32 @@ describe('a closed server (API_KEY and JOIN_TOKEN_SECRET)', () => {
     assert.equal((await request(s.http, 'POST', '/api/token', { room: 'class', uuid: 'ali', ttl: 1 }, KEY)).status, 400);
   });
 
+  test('a join token may carry a display name (mint body `name`), which wins over ?name=', async () => {
+    const name = 'فاطمة الزهراء';
+    const minted = await request(s.http, 'POST', '/api/token', { room: 'class', uuid: 'fatima', name }, KEY);
+    assert.equal(minted.status, 200);
+    assert.equal((await tokens.verify(minted.body.data.token)).name, name);
+    const { client, state } = await WsClient.join(s.ws, 'class', 'fatima', `?token=${minted.body.data.token}&name=Someone%20else`);
+    assert.equal(state.names.fatima, name, "the token's name wins");
+    await client.close();
+    // Without a name claim, the query's name is used.
+    const plain = (await tokens.mint('class', 'zaid', 60)).token;
+    assert.equal((await tokens.verify(plain)).name, undefined);
+    const { client: zaid, state: zaidState } = await WsClient.join(s.ws, 'class', 'zaid', `?token=${plain}&name=Zaid`);
+    assert.equal(zaidState.names.zaid, 'Zaid');
+    await zaid.close();
+    // A name the rule refuses is refused when minting, and in a token.
+    for (const bad of ['', 'x'.repeat(65), 'a\u0007b']) {
+      const refused = await request(s.http, 'POST', '/api/token', { room: 'class', uuid: 'u', name: bad }, KEY);
+      assert.equal(refused.status, 400, JSON.stringify(bad));
+      assert.equal(refused.body.error.code, 'invalid_request');
+    }
+    const badClaim = (await tokens.mint('class', 'u', 60, Date.now(), 'x'.repeat(65))).token;
+    const refused = await refusedJoin(`${s.ws}/api/room/join/class/u?token=${badClaim}`);
+    assert.deepEqual([refused.status, refused.body.error.code], [401, 'unauthorized']);
+    assert.match(refused.body.error.message, /invalid name/);
+  });
+
   test('a join without a valid token is refused with 401 before the upgrade', async () => {
     const forged = (await new JoinTokens('another-secret-another-secret-0123').mint('class', 'ali', 60)).token;
     const expired = (await tokens.mint('class', 'ali', 60, Date.now() - 120_000)).token;
@@ -139,7 +165,7 @@ describe('a closed server (API_KEY and JOIN_TOKEN_SECRET)', () => {
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', 'src/main.ts', 'token', '--room', 'class', '--uuid', 'cli-user', '--ttl', '120'],
+        ['--import', 'tsx', 'src/main.ts', 'token', '--room', 'class', '--uuid', 'cli-user', '--ttl', '120', '--name', 'Cli User'],
         {
           cwd: ROOT,
           env: { ...process.env, API_KEY, JOIN_TOKEN_SECRET: SECRET },
@@ -150,7 +176,7 @@ describe('a closed server (API_KEY and JOIN_TOKEN_SECRET)', () => {
       child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`exit ${code}`))));
     });
     const claims = await tokens.verify(output);
-    assert.deepEqual([claims.room, claims.uuid], ['class', 'cli-user']);
+    assert.deepEqual([claims.room, claims.uuid, claims.name], ['class', 'cli-user', 'Cli User']);
     const { client } = await WsClient.join(s.ws, 'class', 'cli-user', `?token=${output}`);
     await client.close();
   });

@@ -90,6 +90,47 @@ describe('three nodes on one Redis', () => {
     assert.ok(!(await request(c.http, 'GET', '/api/room/all')).body.data.includes('reach'));
   });
 
+  test('the correction queue and display names one node wrote are seen by the others; Acks reach their sender across nodes', async () => {
+    await createRoom(a.http, 'queue', 'teacher');
+    const { client: master } = await WsClient.join(a.ws, 'queue', 'teacher', `?name=${encodeURIComponent('الأستاذ')}`);
+    const { client: ali } = await WsClient.join(b.ws, 'queue', 'ali', `?name=${encodeURIComponent('علي')}`);
+    const { client: bilal } = await WsClient.join(c.ws, 'queue', 'bilal');
+    assert.deepEqual(await master.next('NewUser'), { action: 'NewUser', uuid: 'ali', name: 'علي', seq: 2 });
+    await master.next((m) => m.action === 'NewUser' && m.uuid === 'bilal');
+
+    ali.send({ action: 'OfferCorrection', id: 'ali-1' });
+    assert.deepEqual(await ali.next('OfferCorrection'), { action: 'OfferCorrection', uuid: 'ali', seq: 4 });
+    assert.deepEqual(await ali.next('Ack'), { action: 'Ack', of: 'OfferCorrection', id: 'ali-1', seq: 4 });
+    bilal.send({ action: 'OfferCorrection' });
+    for (const client of [master, ali]) await client.next((m) => m.action === 'OfferCorrection' && m.uuid === 'bilal');
+    bilal.send({ action: 'OfferCorrection', id: 'again' });
+    assert.deepEqual(await bilal.next('Ack'), { action: 'Ack', of: 'OfferCorrection', id: 'again' }, 'no duplicate, decided on node c');
+    for (const node of [a, b, c]) {
+      const room = (await request(node.http, 'GET', '/api/room/queue')).body.data;
+      assert.deepEqual(room.corrections, ['ali', 'bilal'], node.id);
+      assert.deepEqual(room.names, { teacher: 'الأستاذ', ali: 'علي' }, node.id);
+    }
+    const { client: late, state } = await WsClient.join(c.ws, 'queue', 'late');
+    assert.deepEqual([state.corrections, state.names], [['ali', 'bilal'], { teacher: 'الأستاذ', ali: 'علي' }]);
+
+    master.send({ action: 'AnswerCorrection', uuid: 'ali', result: true, id: 'answer' });
+    assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'AnswerCorrection', id: 'answer', seq: 7 });
+    for (const client of [ali, bilal, late]) {
+      assert.deepEqual(await client.next('AnswerCorrection'), { action: 'AnswerCorrection', uuid: 'ali', result: true, seq: 7 });
+    }
+    master.send({ action: 'AnswerCorrection', uuid: 'ali', result: true, id: 'twice' });
+    const refused = await master.next('Error');
+    assert.deepEqual([refused.of, refused.id, refused.code], ['AnswerCorrection', 'twice', 'not_queued']);
+    await bilal.close();
+    await late.next((m) => m.action === 'UserLeave' && m.uuid === 'bilal');
+    assert.deepEqual(
+      (await request(b.http, 'GET', '/api/room/queue')).body.data.corrections,
+      [],
+      'the leave on node c emptied it for node b',
+    );
+    await Promise.all([master, ali, late].map((client) => client.close()));
+  });
+
   test('events from concurrent senders on different nodes reach everyone once, in one gap-free order', async () => {
     await createRoom(a.http, 'order', 'teacher');
     const { client: master } = await WsClient.join(a.ws, 'order', 'teacher');
@@ -98,7 +139,9 @@ describe('three nodes on one Redis', () => {
     );
     const everyone = [master, ...students];
     await master.next((m) => m.action === 'NewUser' && m.uuid === 's5');
-    const startSeq = 7;
+    master.send({ action: 'MoveSura', id_quran: 2 });
+    assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'MoveSura', seq: 8 });
+    const startSeq = 8;
 
     const ROUNDS = 15;
     for (let round = 0; round < ROUNDS; round++) {
@@ -220,6 +263,7 @@ describe('Redis restarts under the nodes', () => {
       await createRoom(a.http, 'outage', 'teacher');
       const { client: master } = await WsClient.join(a.ws, 'outage', 'teacher');
       const { client: student } = await WsClient.join(b.ws, 'outage', 'ali');
+      master.send({ action: 'MoveSura', id_quran: 2 });
       master.send({ action: 'ClickAya', aya: 1 });
       await student.next('ClickAya');
       assert.equal((await request(a.http, 'GET', '/readyz')).status, 200);
@@ -243,7 +287,7 @@ describe('Redis restarts under the nodes', () => {
         for (const node of nodes) assert.equal((await request(node.http, 'GET', '/readyz')).status, 200);
       }, 20_000);
       master.send({ action: 'ClickAya', aya: 3 });
-      assert.deepEqual(await student.next('ClickAya', 10_000), { action: 'ClickAya', aya: 3, seq: 4 });
+      assert.deepEqual(await student.next('ClickAya', 10_000), { action: 'ClickAya', aya: 3, seq: 5 });
       assert.equal((await request(b.http, 'GET', '/api/room/outage')).body.data.aya, 3, 'the room survived (AOF)');
       await master.close();
       await student.close();
@@ -301,10 +345,23 @@ describe('three nodes on a three-master Redis Cluster', () => {
       const { client: master } = await WsClient.join(nodes[i % 3]!.ws, name, 'teacher');
       const { client: one } = await WsClient.join(nodes[(i + 1) % 3]!.ws, name, 'one');
       const { client: two } = await WsClient.join(nodes[(i + 2) % 3]!.ws, name, 'two');
+      master.send({ action: 'MoveSura', id_quran: 2 });
       master.send({ action: 'ClickAya', aya: i + 1 });
-      for (const student of [one, two]) assert.deepEqual(await student.next('ClickAya'), { action: 'ClickAya', aya: i + 1, seq: 4 });
-      assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 4 });
+      for (const student of [one, two]) assert.deepEqual(await student.next('ClickAya'), { action: 'ClickAya', aya: i + 1, seq: 5 });
+      assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'MoveSura', seq: 4 });
+      assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 5 });
       await Promise.all([master, one, two].map((client) => client.close()));
+    }
+    // The correction queue one node wrote is read on the others, whichever shard holds the room.
+    for (const [i, name] of names.slice(0, 3).entries()) {
+      const { client: master } = await WsClient.join(nodes[i]!.ws, name, 'teacher');
+      const { client: asker } = await WsClient.join(nodes[(i + 1) % 3]!.ws, name, 'asker', `?name=${encodeURIComponent('سائل')}`);
+      asker.send({ action: 'OfferCorrection', id: 'ask' });
+      assert.equal((await asker.next('Ack')).id, 'ask');
+      const { client: watcher, state } = await WsClient.join(nodes[(i + 2) % 3]!.ws, name, 'watcher');
+      assert.deepEqual([state.corrections, state.names], [['asker'], { asker: 'سائل' }], name);
+      assert.deepEqual((await master.next('OfferCorrection')).uuid, 'asker');
+      await Promise.all([master, asker, watcher].map((client) => client.close()));
     }
     const race = await Promise.all(
       nodes.map((node) => request(node.http, 'POST', '/api/room/create', { name: 'one-winner', master_uuid: 'm' })),

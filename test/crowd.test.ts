@@ -20,10 +20,11 @@ test('200 clients join one room concurrently and every one receives the ClickAya
     );
     assert.equal((await request(s.http, 'GET', '/api/room/crowd')).body.data.users.length, 201);
 
+    master.send({ action: 'MoveSura', id_quran: 2 });
     master.send({ action: 'ClickAya', aya: 42 });
     const received = await Promise.all(joined.map(({ client }) => client.next('ClickAya')));
     assert.equal(received.length, 200);
-    for (const message of received) assert.deepEqual(message, { action: 'ClickAya', aya: 42, seq: 202 });
+    for (const message of received) assert.deepEqual(message, { action: 'ClickAya', aya: 42, seq: 203 });
   } finally {
     await Promise.all(clients.map((client) => client.close()));
     await s.close();

@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { AYAT_PER_SURA } from '../src/protocol/quran.js';
 import { MB, settledHeapUsed } from './support/heap.js';
 import { createRoom, request, startServer, type TestServer } from './support/server.js';
 import { type Message, WsClient } from './support/ws-client.js';
@@ -53,6 +54,7 @@ const CLIENT_ACTIONS = [
   'ClickAya',
   'MoveSura',
   'OfferCorrection',
+  'WithdrawCorrection',
   'AnswerCorrection',
   'MuteUser',
   'MuteAll',
@@ -61,7 +63,7 @@ const CLIENT_ACTIONS = [
   'ICECandidate',
 ] as const;
 const MASTER_ONLY = new Set(['ClickAya', 'MoveSura', 'AnswerCorrection', 'MuteAll']);
-const STUDENT_ONLY = new Set(['OfferCorrection']);
+const STUDENT_ONLY = new Set(['OfferCorrection', 'WithdrawCorrection']);
 /**
  * HTTP error codes and their status (docs: "HTTP error codes"); 500 internal_error is never
  * acceptable here. The limits and authentication codes are documented too, but an open server with
@@ -94,14 +96,19 @@ const isUuid = (value: unknown): boolean => typeof value === 'string' && UUID.te
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const codePoints = (text: string): number => [...text].length;
 
-/** docs "Client → server": the fields of each action (extra fields are ignored, nothing is coerced). */
+/** docs "Request ids": an `id`, when present, is a string of 1..64 characters (code points). */
+const isRequestId = (value: unknown): value is string => typeof value === 'string' && codePoints(value) >= 1 && codePoints(value) <= 64;
+
+/** docs "Client → server": the fields of each action (extra fields are ignored, nothing is coerced); any may carry an id. */
 function fieldsValid(action: string, m: Record<string, unknown>): boolean {
+  if ('id' in m && !isRequestId(m.id)) return false;
   switch (action) {
     case 'ClickAya':
       return isInteger(m.aya) && m.aya >= 1 && m.aya <= 286;
     case 'MoveSura':
       return isInteger(m.id_quran) && m.id_quran >= 1 && m.id_quran <= 114;
     case 'OfferCorrection':
+    case 'WithdrawCorrection':
     case 'Ping':
       return true;
     case 'AnswerCorrection':
@@ -132,8 +139,8 @@ const UUIDS: Record<Who, string> = { master: 'fz-master', listener: 'fz-listener
 const whoIs = (uuid: string): Who | undefined => (Object.keys(UUIDS) as Who[]).find((who) => UUIDS[who] === uuid);
 
 type Outcome =
-  /** The sender receives one Error whose code is one of these. */
-  | { kind: 'error'; codes: string[] }
+  /** The sender receives one Error whose code is one of these, naming the command (`of`) and its id as far as they are known. */
+  | { kind: 'error'; codes: string[]; about?: About }
   /** `to` receives a message matching `match` (nothing else is owed to the sender). */
   | { kind: 'reply'; to: Who; match: (m: Message) => boolean; what: string }
   /** Nothing observable (an empty ICE candidate: the end of the client's gathering). */
@@ -141,14 +148,30 @@ type Outcome =
   /** A known server bug (see the todo tests): refused with invalid_message, or wrongly accepted. */
   | { kind: 'known-bug'; bug: string };
 
+/** What an Error says it answers: `of` once the action is a client action, `id` once that is a valid request id. */
+interface About {
+  of?: string;
+  id?: string;
+}
+
 const error = (...codes: string[]): Outcome => ({ kind: 'error', codes });
+const errorAbout = (about: About, ...codes: string[]): Outcome => ({ kind: 'error', codes, about });
+
+/**
+ * What the fuzz knows of its room, as docs/protocol.md makes it evolve: the sura (ClickAya is
+ * checked against it) and whether the fuzzing student is in the correction queue.
+ */
+interface RoomModel {
+  sura: number | null;
+  queued: boolean;
+}
 
 /**
  * What a frame owes, per docs/protocol.md, when `role` sends it in a room where `present` are
  * connected (the listener and the student always; the master unless the test keeps it away),
  * nobody but the master mutes, and the student only ever fuzzes (so its own mute is always one it chose).
  */
-function expectedOutcome(text: string, role: Role, present: readonly Who[]): Outcome {
+function expectedOutcome(text: string, role: Role, present: readonly Who[], model: RoomModel): Outcome {
   const connected = (uuid: unknown): Who | undefined => {
     const who = typeof uuid === 'string' ? whoIs(uuid) : undefined;
     return who && present.includes(who) ? who : undefined;
@@ -164,7 +187,9 @@ function expectedOutcome(text: string, role: Role, present: readonly Who[]): Out
   if (!isObject(value)) return error('invalid_message');
   const action = value.action;
   if (typeof action !== 'string') return error('invalid_message');
-  if (!(CLIENT_ACTIONS as readonly string[]).includes(action)) return error('unknown_action');
+  const id = isRequestId(value.id) ? { id: value.id } : {};
+  if (!(CLIENT_ACTIONS as readonly string[]).includes(action)) return errorAbout(id, 'unknown_action');
+  const about: About = { of: action, ...id };
   const roleMayNot =
     (MASTER_ONLY.has(action) && role !== 'master') ||
     (STUDENT_ONLY.has(action) && role === 'master') ||
@@ -173,40 +198,69 @@ function expectedOutcome(text: string, role: Role, present: readonly Who[]): Out
   // integer (BUG, see the todo test): tolerated here so that the fuzz goes on finding other things.
   for (const field of ['aya', 'sdpMLineIndex'] as const) {
     if (value[field] === Infinity && fieldsValid(action, { ...value, [field]: 1 })) {
-      return roleMayNot ? error('invalid_message', 'forbidden') : { kind: 'known-bug', bug: `${action}.${field} = Infinity` };
+      return roleMayNot ? errorAbout(about, 'invalid_message', 'forbidden') : { kind: 'known-bug', bug: `${action}.${field} = Infinity` };
     }
   }
   // Which check comes first is not documented: a malformed frame from the wrong role may get either.
-  if (!fieldsValid(action, value)) return roleMayNot ? error('invalid_message', 'forbidden') : error('invalid_message');
-  if (roleMayNot) return error('forbidden');
+  if (!fieldsValid(action, value))
+    return roleMayNot ? errorAbout(about, 'invalid_message', 'forbidden') : errorAbout(about, 'invalid_message');
+  if (roleMayNot) return errorAbout(about, 'forbidden');
   const sender: Who = role;
+  // A command that changes nothing: answered by an Ack without seq when it carries an id, else by nothing.
+  const noOp = (): Outcome =>
+    id.id === undefined
+      ? { kind: 'silent' }
+      : {
+          kind: 'reply',
+          to: sender,
+          match: (m) => m.action === 'Ack' && m.of === action && m.id === id.id && !('seq' in m),
+          what: `Ack without seq of ${action}`,
+        };
   switch (action) {
     case 'Ping':
-      return { kind: 'reply', to: sender, match: (m) => m.action === 'Pong', what: 'Pong' };
-    case 'ClickAya':
+      return { kind: 'reply', to: sender, match: (m) => m.action === 'Pong' && m.id === id.id, what: 'Pong' };
+    case 'ClickAya': {
+      const aya = value.aya as number;
+      if (model.sura === null || aya > AYAT_PER_SURA[model.sura - 1]!) return errorAbout(about, 'aya_out_of_range');
+      return { kind: 'reply', to: sender, match: (m) => m.action === 'Ack' && m.of === action && m.id === id.id, what: `Ack of ${action}` };
+    }
     case 'MoveSura':
+      model.sura = value.id_quran as number;
+      return { kind: 'reply', to: sender, match: (m) => m.action === 'Ack' && m.of === action && m.id === id.id, what: `Ack of ${action}` };
     case 'MuteAll':
-      return { kind: 'reply', to: sender, match: (m) => m.action === 'Ack' && m.of === action, what: `Ack of ${action}` };
+      return { kind: 'reply', to: sender, match: (m) => m.action === 'Ack' && m.of === action && m.id === id.id, what: `Ack of ${action}` };
     case 'OfferCorrection':
-      if (!present.includes('master')) return error('master_offline');
+      if (!present.includes('master')) return errorAbout(about, 'master_offline');
+      if (model.queued) return noOp();
+      model.queued = true;
       return {
         kind: 'reply',
         to: 'master',
-        match: (m) => m.action === 'OfferCorrection' && m.uuid === UUIDS.student,
-        what: 'OfferCorrection to the master',
+        match: (m) => m.action === 'OfferCorrection' && m.uuid === UUIDS.student && typeof m.seq === 'number',
+        what: 'OfferCorrection to the room',
       };
-    case 'AnswerCorrection': {
-      const target = connected(value.uuid);
-      if (!target) return error('user_not_found');
+    case 'WithdrawCorrection':
+      if (!model.queued) return noOp();
+      model.queued = false;
       return {
         kind: 'reply',
-        to: target,
+        to: 'listener',
+        match: (m) => m.action === 'WithdrawCorrection' && m.uuid === UUIDS.student && typeof m.seq === 'number',
+        what: 'WithdrawCorrection to the room',
+      };
+    case 'AnswerCorrection': {
+      // Only the fuzzing student ever asks.
+      if (value.uuid !== UUIDS.student || !model.queued) return errorAbout(about, 'not_queued');
+      model.queued = false;
+      return {
+        kind: 'reply',
+        to: 'listener',
         match: (m) => m.action === 'AnswerCorrection' && m.uuid === value.uuid && m.result === value.result,
-        what: `AnswerCorrection to ${target}`,
+        what: 'AnswerCorrection to the room',
       };
     }
     case 'MuteUser': {
-      if (!connected(value.uuid)) return error('user_not_found');
+      if (!connected(value.uuid)) return errorAbout(about, 'user_not_found');
       const result = value.result ?? true;
       return {
         kind: 'reply',
@@ -218,11 +272,11 @@ function expectedOutcome(text: string, role: Role, present: readonly Who[]): Out
     case 'SessionDescription':
       // No generated sdp carries Opus audio: "An offer with no Opus audio at all is refused with invalid_message".
       assert.ok(!/opus/i.test(value.sdp as string), 'the generators never make an Opus offer');
-      return error('invalid_message');
+      return errorAbout(about, 'invalid_message');
     case 'ICECandidate':
       // The fuzzing socket never has an answered offer: "a candidate before any offer is answered
       // no_offer"; an empty one ends the client's gathering and is not answered.
-      return value.candidate === '' ? { kind: 'silent' } : error('no_offer');
+      return value.candidate === '' ? { kind: 'silent' } : errorAbout(about, 'no_offer');
   }
   throw new Error(`unreachable: ${action}`);
 }
@@ -332,11 +386,21 @@ const TEMPLATES: { message: Record<string, unknown>; fields: string[] }[] = [
   { message: { action: 'ClickAya', aya: 3 }, fields: ['aya'] },
   { message: { action: 'MoveSura', id_quran: 2 }, fields: ['id_quran'] },
   { message: { action: 'OfferCorrection' }, fields: [] },
+  { message: { action: 'OfferCorrection', id: 'offer-1' }, fields: ['id'] },
+  { message: { action: 'WithdrawCorrection' }, fields: [] },
+  { message: { action: 'WithdrawCorrection', id: 'w' }, fields: ['id'] },
   { message: { action: 'AnswerCorrection', uuid: UUIDS.listener, result: true }, fields: ['uuid', 'result'] },
+  { message: { action: 'AnswerCorrection', uuid: UUIDS.student, result: false, id: 'a' }, fields: ['uuid', 'result', 'id'] },
+  { message: { action: 'ClickAya', aya: 1, id: 'c' }, fields: ['aya', 'id'] },
+  { message: { action: 'MoveSura', id_quran: 114, id: 'm' }, fields: ['id_quran', 'id'] },
+  // A short sura and a long aya: the aya rule (aya_out_of_range) both ways.
+  { message: { action: 'MoveSura', id_quran: 108 }, fields: ['id_quran'] },
+  { message: { action: 'ClickAya', aya: 200 }, fields: ['aya'] },
   { message: { action: 'MuteUser', uuid: UUIDS.student, result: true }, fields: ['uuid', 'result'] },
   { message: { action: 'MuteUser', uuid: UUIDS.listener, result: false }, fields: ['uuid', 'result'] },
   { message: { action: 'MuteAll', result: false }, fields: ['result'] },
   { message: { action: 'Ping' }, fields: [] },
+  { message: { action: 'Ping', id: 'p'.repeat(64) }, fields: ['id'] },
   { message: { action: 'SessionDescription', type: 'offer', sdp: 'v=0\r\n' }, fields: ['type', 'sdp'] },
   {
     message: { action: 'ICECandidate', candidate: 'candidate:1 1 UDP 2114977791 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 },
@@ -485,7 +549,7 @@ const randomAction = fc
       { weight: 1, arbitrary: weirdValue },
       { weight: 1, arbitrary: fc.constant<unknown>(DROP) },
     ),
-    fc.dictionary(fc.oneof(anyString, fc.constantFrom('aya', 'id_quran', 'uuid', 'result', 'type', 'sdp', 'candidate')), weirdValue, {
+    fc.dictionary(fc.oneof(anyString, fc.constantFrom('aya', 'id_quran', 'uuid', 'result', 'type', 'sdp', 'candidate', 'id')), weirdValue, {
       maxKeys: 5,
     }),
   )
@@ -921,6 +985,7 @@ describe('fuzz', { concurrency: false }, () => {
     name: string;
     present: Who[];
     clients: Partial<Record<Who, WsClient>>;
+    model: RoomModel;
   }
 
   /** A room with the listener and the fuzzing student connected (and the master, unless told not to), each past its RoomState. */
@@ -931,7 +996,7 @@ describe('fuzz', { concurrency: false }, () => {
     const clients: Partial<Record<Who, WsClient>> = {};
     for (const who of present) clients[who] = (await WsClient.join(s.ws, name, UUIDS[who])).client;
     await clients.listener!.next((m) => m.action === 'NewUser' && m.uuid === UUIDS.student, WAIT_MS);
-    return { name, present, clients };
+    return { name, present, clients, model: { sura: null, queued: false } };
   }
 
   async function dismiss(room: Classroom | undefined): Promise<void> {
@@ -950,7 +1015,10 @@ describe('fuzz', { concurrency: false }, () => {
     const listener = room.clients.listener!;
     if (room.clients.master) {
       const aya = (++marker % 286) + 1;
+      // Sura 2 has 286 ayat: any aya of the marker is in it.
+      room.clients.master.send({ action: 'MoveSura', id_quran: 2 });
       room.clients.master.send({ action: 'ClickAya', aya });
+      room.model.sura = 2;
       await listener.next((m) => m.action === 'ClickAya' && m.aya === aya, WAIT_MS);
     } else {
       const from = listener.received.length;
@@ -959,9 +1027,19 @@ describe('fuzz', { concurrency: false }, () => {
     }
   }
 
-  /** docs "seq": a connected client sees every seq after its RoomState once, in order, with no gaps. */
+  /**
+   * docs "seq": a connected client sees every seq after its RoomState once, in order, with no gaps.
+   * The Ack answering a command with an id, of an event that reached the sender too, repeats the
+   * event's seq right after it ("a position already had"): not a second one.
+   */
   function assertGaplessSeqs(client: WsClient, who: string): void {
-    const seqs = client.received.filter((m) => typeof m.seq === 'number').map((m) => m.seq as number);
+    const sequenced = client.received.filter((m) => typeof m.seq === 'number');
+    const seqs: number[] = [];
+    for (const [i, m] of sequenced.entries()) {
+      if (m.action === 'Ack' && m.id !== undefined && i > 0 && sequenced[i - 1]!.action !== 'Ack' && m.seq === sequenced[i - 1]!.seq)
+        continue;
+      seqs.push(m.seq as number);
+    }
     for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], seqs[i - 1]! + 1, `${who} seqs ${seqs.slice(Math.max(0, i - 3), i + 2)}`);
   }
 
@@ -988,7 +1066,8 @@ describe('fuzz', { concurrency: false }, () => {
             const start = sender.received.length;
             const owed: { frame: Frame; codes: string[] }[] = [];
             for (const frame of frames) {
-              const outcome = frame.kind === 'binary' ? error('invalid_message') : expectedOutcome(frame.text, role, room.present);
+              const outcome: Outcome =
+                frame.kind === 'binary' ? error('invalid_message') : expectedOutcome(frame.text, role, room.present, room.model);
               count(outcome.kind === 'error' ? `Error ${outcome.codes.join('|')}` : outcome.kind === 'reply' ? outcome.what : outcome.kind);
               sendFrame(sender, frame);
               if (outcome.kind === 'error') {
@@ -1002,6 +1081,12 @@ describe('fuzz', { concurrency: false }, () => {
                   `${describeFrame(frame)}: got ${show(got)}, expected ${outcome.codes.join(' or ')}`,
                 );
                 assert.equal(typeof got.message, 'string');
+                // docs "Request ids": the Error names the command it refuses, and echoes its id.
+                assert.deepEqual(
+                  { of: got.of, id: got.id },
+                  { of: outcome.about?.of, id: outcome.about?.id },
+                  `${describeFrame(frame)}: got ${show(got)}`,
+                );
                 owed.push({ frame, codes: outcome.codes });
               } else if (outcome.kind === 'known-bug') {
                 // Validation is synchronous: had the frame been refused, its Error precedes this Pong.

@@ -55,10 +55,12 @@ describe('HTTP API', () => {
         name: 'detail',
         master_uuid: 'teacher-uuid',
         users: ['teacher-uuid', 'student-1'],
+        names: {},
         id_quran: 18,
         aya: 10,
         muted: ['student-1'],
         muted_all: false,
+        corrections: [],
       },
     });
     assertError(await request(s.http, 'GET', '/api/room/nope'), 404, 'room_not_found');

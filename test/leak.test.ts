@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ayatIn } from '../src/protocol/quran.js';
 import { activeHandleCount, activeResources, MB, settledHeapUsed } from './support/heap.js';
 import { request, startServer, type TestServer } from './support/server.js';
 import { HandshakeRefused, type Message, WsClient } from './support/ws-client.js';
@@ -151,8 +152,10 @@ class Churn {
         break;
       }
       case 'master': {
-        client.send({ action: 'MoveSura', id_quran: 1 + Math.floor(this.random() * 114) });
-        client.send({ action: 'ClickAya', aya: 1 + Math.floor(this.random() * 200) });
+        const sura = 1 + Math.floor(this.random() * 114);
+        client.send({ action: 'MoveSura', id_quran: sura });
+        // An aya of that sura (the server refuses any other).
+        client.send({ action: 'ClickAya', aya: 1 + Math.floor(this.random() * ayatIn(sura)) });
         client.send({ action: 'MuteAll', result: this.random() < 0.5 });
         await withTimeout(
           Promise.race([client.next((m) => m.action === 'Ack' && m.of === 'MuteAll', WAIT_MS * 2), client.closed]),

@@ -23,6 +23,7 @@ describe('resume and reconnect grace (one node)', () => {
     const { client: master } = await WsClient.join(s.ws, 'resume-1', 'teacher');
     const { client: student, state } = await WsClient.join(s.ws, 'resume-1', 'ali');
     await master.next('NewUser');
+    master.send({ action: 'MoveSura', id_quran: 2 });
     master.send({ action: 'ClickAya', aya: 1 });
     const seen = await student.next('ClickAya');
     await drop(student);
@@ -82,12 +83,13 @@ describe('resume and reconnect grace (one node)', () => {
     const { client: master } = await WsClient.join(s.ws, 'resume-4', 'teacher');
     const { client: student } = await WsClient.join(s.ws, 'resume-4', 'ali');
     await drop(student);
+    master.send({ action: 'MoveSura', id_quran: 2 });
     for (let aya = 1; aya <= 12; aya++) master.send({ action: 'ClickAya', aya });
-    await master.next((m) => m.action === 'Ack' && m.seq === 14);
+    await master.next((m) => m.action === 'Ack' && m.seq === 15);
     const { client: back, state } = await WsClient.join(s.ws, 'resume-4', 'ali', '?last_seq=1');
     assert.equal(state.missed, true);
     assert.equal(state.aya, 12);
-    assert.equal(state.seq, 14);
+    assert.equal(state.seq, 15);
     await back.close();
     await master.close();
   });
@@ -116,9 +118,10 @@ describe('resume and reconnect grace (one node)', () => {
   test('every seq reaches a resuming client exactly once across several drops', async () => {
     await createRoom(s.http, 'resume-7', 'teacher');
     const { client: master } = await WsClient.join(s.ws, 'resume-7', 'teacher');
-    let { client: student, state } = await WsClient.join(s.ws, 'resume-7', 'ali');
+    let { client: student } = await WsClient.join(s.ws, 'resume-7', 'ali');
     const received: Message[] = [];
-    let last = state.seq as number;
+    master.send({ action: 'MoveSura', id_quran: 2 });
+    let last = (await student.next('MoveSura')).seq as number;
     for (let round = 0; round < 3; round++) {
       master.send({ action: 'ClickAya', aya: round * 2 + 1 });
       received.push(await student.next('ClickAya'));
@@ -134,7 +137,7 @@ describe('resume and reconnect grace (one node)', () => {
       received.map((m) => m.aya),
       [1, 2, 3, 4, 5, 6],
     );
-    assert.deepEqual(seqsOf(received), [3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(seqsOf(received), [4, 5, 6, 7, 8, 9]);
     await student.close();
     await master.close();
   });

@@ -66,10 +66,12 @@ describe('room WebSocket', () => {
       seq: 2,
       master_uuid: 'teacher',
       users: ['teacher', 'student-a'],
+      names: {},
       id_quran: null,
       aya: null,
       muted: [],
       muted_all: false,
+      corrections: [],
       audio_slots: 3,
     });
     assert.deepEqual(await master.next('NewUser'), { action: 'NewUser', uuid: 'student-a', seq: 2 });
@@ -94,6 +96,7 @@ describe('room WebSocket', () => {
 
   test('ClickAya: the master points, every other member follows, in order with seq', async () => {
     const { master, students } = await classroom('a', 'b');
+    master.send({ action: 'MoveSura', id_quran: 2 });
     master.send({ action: 'ClickAya', aya: 1 });
     master.send({ action: 'ClickAya', aya: 2 });
     for (const student of Object.values(students)) {
@@ -102,8 +105,9 @@ describe('room WebSocket', () => {
       assert.deepEqual([first.aya, second.aya], [1, 2]);
       assert.equal(second.seq, first.seq + 1);
     }
-    assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 4 });
+    assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'MoveSura', seq: 4 });
     assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 5 });
+    assert.deepEqual(await master.next('Ack'), { action: 'Ack', of: 'ClickAya', seq: 6 });
     await master.barrier();
     assert.deepEqual(master.unreadOf('ClickAya'), [], 'the sender gets an Ack, not its own ClickAya');
   });
@@ -119,7 +123,8 @@ describe('room WebSocket', () => {
     master.send({ action: 'MuteUser', uuid: 'b', result: false });
     await students.b!.close();
     master.send({ action: 'ClickAya', aya: 2 });
-    const last = state.seq + 7;
+    // Eight room-wide events: OfferCorrection is one too; b's leave takes it out of the queue without another.
+    const last = state.seq + 8;
     for (const [client, from] of [
       [master, 1],
       [students.a!, 2],
@@ -152,24 +157,35 @@ describe('room WebSocket', () => {
 
   test('MoveSura: everyone else follows and aya resets', async () => {
     const { room, master, students } = await classroom('a');
+    master.send({ action: 'MoveSura', id_quran: 1 });
     master.send({ action: 'ClickAya', aya: 5 });
     await students.a!.next('ClickAya');
     master.send({ action: 'MoveSura', id_quran: 114 });
-    assert.deepEqual(await students.a!.next('MoveSura'), { action: 'MoveSura', id_quran: 114, seq: 4 });
+    assert.deepEqual(await students.a!.next((m) => m.action === 'MoveSura' && m.id_quran === 114), {
+      action: 'MoveSura',
+      id_quran: 114,
+      seq: 5,
+    });
     const detail = (await request(s.http, 'GET', `/api/room/${room}`)).body.data;
     assert.equal(detail.id_quran, 114);
     assert.equal(detail.aya, null);
-    assert.deepEqual(await master.next((m) => m.action === 'Ack' && m.of === 'MoveSura'), { action: 'Ack', of: 'MoveSura', seq: 4 });
+    assert.deepEqual(await master.next((m) => m.action === 'Ack' && m.of === 'MoveSura' && m.seq === 5), {
+      action: 'Ack',
+      of: 'MoveSura',
+      seq: 5,
+    });
     await master.barrier();
     assert.deepEqual(master.unreadOf('MoveSura'), []);
   });
 
-  test('OfferCorrection reaches the master, stamped with the sender; the master offline is an error', async () => {
+  test('OfferCorrection reaches the whole room, stamped with the sender; the master offline is an error', async () => {
     const { room, master, students } = await classroom('a', 'b');
     students.a!.send({ action: 'OfferCorrection', uuid: 'b' });
-    assert.deepEqual(await master.next('OfferCorrection'), { action: 'OfferCorrection', uuid: 'a' });
-    await students.b!.barrier();
-    assert.deepEqual(students.b!.unreadOf('OfferCorrection'), [], 'only the master receives it');
+    for (const client of [master, students.a!, students.b!]) {
+      assert.deepEqual(await client.next('OfferCorrection'), { action: 'OfferCorrection', uuid: 'a', seq: 4 });
+    }
+    await students.a!.barrier();
+    assert.deepEqual(students.a!.unreadOf('Ack'), [], 'the sender gets the event itself, and no Ack without an id');
     master.send({ action: 'OfferCorrection' });
     assert.equal((await master.next('Error')).code, 'forbidden');
     await master.close();
@@ -179,14 +195,20 @@ describe('room WebSocket', () => {
     assert.ok(room);
   });
 
-  test('AnswerCorrection reaches only the named student', async () => {
+  test('AnswerCorrection answers a queued student before the whole room; anyone else is not_queued', async () => {
     const { master, students } = await classroom('a', 'b');
     master.send({ action: 'AnswerCorrection', uuid: 'a', result: false });
-    assert.deepEqual(await students.a!.next('AnswerCorrection'), { action: 'AnswerCorrection', uuid: 'a', result: false });
-    await students.b!.barrier();
-    assert.deepEqual(students.b!.unreadOf('AnswerCorrection'), []);
+    assert.equal((await master.next('Error')).code, 'not_queued', 'a has not asked');
+    students.a!.send({ action: 'OfferCorrection' });
+    await master.next('OfferCorrection');
+    master.send({ action: 'AnswerCorrection', uuid: 'a', result: false });
+    for (const client of [master, students.a!, students.b!]) {
+      assert.deepEqual(await client.next('AnswerCorrection'), { action: 'AnswerCorrection', uuid: 'a', result: false, seq: 5 });
+    }
+    master.send({ action: 'AnswerCorrection', uuid: 'a', result: true });
+    assert.equal((await master.next('Error')).code, 'not_queued', 'answered already');
     master.send({ action: 'AnswerCorrection', uuid: 'ghost', result: true });
-    assert.equal((await master.next('Error')).code, 'user_not_found');
+    assert.equal((await master.next('Error')).code, 'not_queued');
   });
 
   test('MuteUser: everyone in the room is told; a student may only mute themself', async () => {
@@ -261,6 +283,7 @@ describe('room WebSocket', () => {
     }
     master.socket.send(Buffer.from([1, 2, 3]), { binary: true });
     assert.equal((await master.next('Error')).code, 'invalid_message');
+    master.send({ action: 'MoveSura', id_quran: 2 });
     master.send({ action: 'ClickAya', aya: 9 });
     assert.equal((await students.a!.next('ClickAya')).aya, 9, 'still works after the errors');
   });
@@ -278,6 +301,7 @@ describe('room WebSocket', () => {
     assert.deepEqual(await old.next('Replaced'), { action: 'Replaced' });
     assert.equal((await old.closed).code, 4009);
     assert.deepEqual(state.users, ['teacher', 'a']);
+    master.send({ action: 'MoveSura', id_quran: 3 });
     master.send({ action: 'ClickAya', aya: 3 });
     assert.equal((await fresh.next('ClickAya')).aya, 3, 'the new connection is live');
     await master.barrier();

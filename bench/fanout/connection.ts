@@ -1,8 +1,9 @@
 /*
  * One client of the cluster fan-out benchmark: a plain `ws` WebSocket speaking Wigglypuff's or
  * Socket.IO's protocol (protocols.ts), a room's master or one of its students. It joins (until its
- * RoomState), checks what it receives (Wigglypuff's seq without gaps or repeats; ClickAyas in order,
- * each once) and hands ClickAyas and Acks to its room's accounting.
+ * RoomState; a master then sends its setup, Wigglypuff's MoveSura), checks what it receives
+ * (Wigglypuff's seq without gaps or repeats; ClickAyas in order, each once) and hands ClickAyas and
+ * Acks of ClickAya to its room's accounting (the setup's MoveSura and its Ack are outside it).
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -56,6 +57,9 @@ export class ClientConnection {
           this.joined = true;
           this.lastSeq = event.seq ?? 0;
           clearTimeout(timer);
+          // Before any load: the master's setup (Wigglypuff: MoveSura), on the same socket, so it precedes every ClickAya.
+          const setup = this.isMaster ? this.codec.masterSetup() : undefined;
+          if (setup !== undefined) socket.send(setup);
           resolve(now - opened);
         } else {
           fail(`expected RoomState first, got ${data.toString().slice(0, 200)}`);
@@ -78,7 +82,12 @@ export class ClientConnection {
       case 'ClickAya':
         this.receiveClickAya(event.aya, now);
         return;
+      case 'MoveSura':
+        // The master's setup before the load, seen by students who joined before it: outside the accounting (its seq is checked).
+        return;
       case 'Ack':
+        // The master's own setup MoveSura: outside the accounting too.
+        if (this.isMaster && event.of === 'MoveSura') return;
         if (!this.isMaster || event.of !== 'ClickAya' || !this.room.acked(now)) {
           this.problems.note('unexpectedFrames', `${this.uuid}: unexpected Ack of ${String(event.of)}`);
         }

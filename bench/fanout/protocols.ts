@@ -5,14 +5,16 @@
  *   Wigglypuff  ws://HOST:PORT/api/room/join/{room}/{uuid}; the first frame is RoomState, then
  *               JSON events with a room-wide seq ({"action":"ClickAya","aya":N,"seq":S}); the master
  *               gets {"action":"Ack","of":"ClickAya","seq":S} for its own. It sends
- *               {"action":"ClickAya","aya":N}. Pings are WebSocket ping frames (ws answers them).
+ *               {"action":"ClickAya","aya":N}, after one {"action":"MoveSura","id_quran":2} sent at its
+ *               RoomState (the server checks each aya against the room's sura). Pings are WebSocket
+ *               ping frames (ws answers them).
  *   Socket.IO   engine.io protocol 4 over its WebSocket transport: ws://HOST:PORT/socket.io/?EIO=4&transport=websocket.
  *               The server opens with `0{"sid":...,"pingInterval":...}`; the client connects to
  *               namespace "/" with its auth, `40{"room":"r","uuid":"u"}`, and the server answers
  *               `40{"sid":...}`. Events are `42["Name",{...}]` both ways. The server pings with `2`,
  *               the client answers `3`.
  */
-import type { ServerKind } from './wire.js';
+import { BENCH_SURA, type ServerKind } from './wire.js';
 
 /** What a client gets from a frame, for the bench. */
 export type Incoming =
@@ -20,6 +22,8 @@ export type Incoming =
   | { kind: 'ClickAya'; aya: unknown; seq: number | undefined }
   | { kind: 'Ack'; of: unknown; seq: number | undefined }
   | { kind: 'NewUser'; seq: number | undefined }
+  /** The master's MoveSura before the load (Wigglypuff): a room-wide event outside the accounting. */
+  | { kind: 'MoveSura'; seq: number | undefined }
   | { kind: 'Error'; text: string; seq: number | undefined }
   | { kind: 'Other'; text: string; seq: number | undefined };
 
@@ -32,6 +36,8 @@ export interface ClientCodec {
    */
   read(text: string, reply: (text: string) => void): Incoming | undefined;
   clickAya(aya: number): string;
+  /** What a master sends once at its RoomState, before any load (undefined: nothing). */
+  masterSetup(): string | undefined;
 }
 
 export function codecFor(server: ServerKind, room: string, uuid: string): ClientCodec {
@@ -72,6 +78,8 @@ class WigglypuffCodec implements ClientCodec {
         return { kind: 'Ack', of: frame.of, seq };
       case 'NewUser':
         return { kind: 'NewUser', seq };
+      case 'MoveSura':
+        return { kind: 'MoveSura', seq };
       case 'RoomState':
         return { kind: 'RoomState', seq };
       case 'Error':
@@ -83,6 +91,11 @@ class WigglypuffCodec implements ClientCodec {
 
   clickAya(aya: number): string {
     return `{"action":"ClickAya","aya":${aya}}`;
+  }
+
+  /** A ClickAya needs the room's sura to hold its aya: sura 2 has 286 ayat, so the whole cycle 1..286 is valid. */
+  masterSetup(): string {
+    return `{"action":"MoveSura","id_quran":${BENCH_SURA}}`;
   }
 }
 
@@ -161,5 +174,10 @@ class SocketIoCodec implements ClientCodec {
 
   clickAya(aya: number): string {
     return `42["ClickAya",{"aya":${aya}}]`;
+  }
+
+  /** The Socket.IO anchor checks no aya. */
+  masterSetup(): undefined {
+    return undefined;
   }
 }

@@ -167,8 +167,13 @@ export function describeProblems(counts: ProblemCounts): string[] {
     .map((key) => `${counts[key]} ${PROBLEM_TEXT[key]}`);
 }
 
-/** Wigglypuff accepts ayas 1..286 (the longest sura): the bench numbers its ClickAyas 1, 2, 3, ... and sends them cyclically. */
+/**
+ * Wigglypuff accepts an aya only inside the room's sura: each master first moves its room to sura 2
+ * (BENCH_SURA, 286 ayat, the longest), so ayas 1..286 are valid. The bench numbers its ClickAyas
+ * 1, 2, 3, ... and sends them cyclically.
+ */
 export const MAX_AYA = 286;
+export const BENCH_SURA = 2;
 
 export function ayaOnWire(index: number): number {
   return ((index - 1) % MAX_AYA) + 1;

@@ -52,14 +52,15 @@ export class Access {
     }
   }
 
-  /** A join: the token must be for exactly this room and uuid, and unexpired. */
-  async requireJoin(credentials: Credentials, room: string, uuid: string): Promise<void> {
-    if (this.open) return;
+  /** A join: the token must be for exactly this room and uuid, and unexpired. Resolves to its claims (null on an open server). */
+  async requireJoin(credentials: Credentials, room: string, uuid: string): Promise<JoinClaims | null> {
+    if (this.open) return null;
     if (!credentials.token) throw new AppError('unauthorized', 'joining needs ?token=<join token>');
     const claims = await this.tokens!.verify(credentials.token);
     if (claims.room !== room || claims.uuid !== uuid) {
       throw new AppError('unauthorized', 'the join token is for another room or uuid');
     }
+    return claims;
   }
 
   /** The API key, or any valid join token (header or query). Resolves to the token's claims, if any. */

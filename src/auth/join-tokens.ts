@@ -1,5 +1,6 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../protocol/errors.js';
+import { isDisplayName } from '../protocol/names.js';
 
 const AUDIENCE = 'wigglypuff-join';
 
@@ -8,6 +9,8 @@ export interface JoinClaims {
   uuid: string;
   /** Unix seconds. */
   expiresAt: number;
+  /** The display name the token gives its holder, when it gives one (it wins over `?name=`). */
+  name?: string;
 }
 
 /**
@@ -22,10 +25,16 @@ export class JoinTokens {
     this.key = new TextEncoder().encode(secret);
   }
 
-  async mint(room: string, uuid: string, ttlSeconds: number, nowMs = Date.now()): Promise<{ token: string; expiresAt: number }> {
+  async mint(
+    room: string,
+    uuid: string,
+    ttlSeconds: number,
+    nowMs = Date.now(),
+    name?: string,
+  ): Promise<{ token: string; expiresAt: number }> {
     const issuedAt = Math.floor(nowMs / 1000);
     const expiresAt = issuedAt + ttlSeconds;
-    const token = await new SignJWT({ room })
+    const token = await new SignJWT(name === undefined ? { room } : { room, name })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(uuid)
       .setAudience(AUDIENCE)
@@ -42,7 +51,12 @@ export class JoinTokens {
       if (typeof payload.room !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') {
         throw new AppError('unauthorized', 'the join token lacks its room, uuid or expiry');
       }
-      return { room: payload.room, uuid: payload.sub, expiresAt: payload.exp };
+      if (payload.name !== undefined && !isDisplayName(payload.name)) {
+        throw new AppError('unauthorized', 'the join token has an invalid name: 1..64 characters, no control characters');
+      }
+      const claims: JoinClaims = { room: payload.room, uuid: payload.sub, expiresAt: payload.exp };
+      if (payload.name !== undefined) claims.name = payload.name;
+      return claims;
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (error instanceof errors.JWTExpired) throw new AppError('unauthorized', 'the join token has expired');

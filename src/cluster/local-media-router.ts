@@ -10,7 +10,7 @@ import type { RoomEventStream } from './room-event-stream.js';
 const EARLY_CANDIDATES_MAX = 64;
 
 interface PendingOffer {
-  candidates: [candidate: string, mid: string][];
+  candidates: [candidate: string, mid: string, id: string | undefined][];
   /** The connection ended before its offer was answered. */
   connectionClosed: boolean;
 }
@@ -48,7 +48,7 @@ export class LocalMediaRouter implements MediaRouter {
     this.listeners.add(listener);
   }
 
-  async offer(room: string, from: ConnectionRef, sdp: string): Promise<void> {
+  async offer(room: string, from: ConnectionRef, sdp: string, id?: string): Promise<void> {
     const pending: PendingOffer = { candidates: [], connectionClosed: false };
     this.pending.set(from.conn, pending);
     try {
@@ -59,30 +59,30 @@ export class LocalMediaRouter implements MediaRouter {
       }
       const answer = hosted.media.offer(from, sdp);
       this.listeners.emit(from, { action: 'SessionDescription', type: 'answer', sdp: answer });
-      for (const [candidate, mid] of pending.candidates) this.addCandidate(room, from, candidate, mid);
+      for (const [candidate, mid, candidateId] of pending.candidates) this.addCandidate(room, from, candidate, mid, candidateId);
     } catch (error) {
-      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }, { of: 'SessionDescription', id }));
     } finally {
       if (this.pending.get(from.conn) === pending) this.pending.delete(from.conn);
     }
   }
 
-  async candidate(room: string, from: ConnectionRef, candidate: string, mid: string): Promise<void> {
+  async candidate(room: string, from: ConnectionRef, candidate: string, mid: string, id?: string): Promise<void> {
     const pending = this.pending.get(from.conn);
     if (pending) {
-      if (pending.candidates.length < EARLY_CANDIDATES_MAX) pending.candidates.push([candidate, mid]);
+      if (pending.candidates.length < EARLY_CANDIDATES_MAX) pending.candidates.push([candidate, mid, id]);
       return;
     }
-    this.addCandidate(room, from, candidate, mid);
+    this.addCandidate(room, from, candidate, mid, id);
   }
 
-  private addCandidate(room: string, from: ConnectionRef, candidate: string, mid: string): void {
+  private addCandidate(room: string, from: ConnectionRef, candidate: string, mid: string, id: string | undefined): void {
     const media = this.engine.room(room);
     try {
       if (!media?.has(from)) throw noOffer();
       media.candidate(from, candidate, mid);
     } catch (error) {
-      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }, { of: 'ICECandidate', id }));
     }
   }
 

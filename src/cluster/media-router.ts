@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ConnectionRef } from '../protocol/connection.js';
 import { AppError, isAppError } from '../protocol/errors.js';
-import { type ErrorFrame, errorFrame, type MediaMessage } from '../protocol/server-messages.js';
+import { type ErrorFrame, errorFrame, type MediaMessage, type RequestRef } from '../protocol/server-messages.js';
 
 export type MediaMessageListener = (to: ConnectionRef, message: MediaMessage) => void;
 
@@ -13,9 +13,10 @@ export type MediaMessageListener = (to: ConnectionRef, message: MediaMessage) =>
  * same way on every topology. The request methods never reject.
  */
 export interface MediaRouter {
-  offer(room: string, from: ConnectionRef, sdp: string): Promise<void>;
+  /** `id`: the client's request id, echoed by a refusal (`Error` with `of` and `id`). */
+  offer(room: string, from: ConnectionRef, sdp: string, id?: string): Promise<void>;
   /** A trickled candidate; one from a connection that has not offered is answered `no_offer`. */
-  candidate(room: string, from: ConnectionRef, candidate: string, mid: string): Promise<void>;
+  candidate(room: string, from: ConnectionRef, candidate: string, mid: string, id?: string): Promise<void>;
   /** The connection ended: its media closes, untold. */
   connectionClosed(room: string, from: ConnectionRef): Promise<void>;
   /** Where messages for this node's connections go (the transport listens once). */
@@ -32,11 +33,14 @@ export const noOffer = (): AppError =>
     'ICECandidate before any SessionDescription offer on this connection: send the offer first; the candidate was dropped',
   );
 
-/** The one error path of media signaling: a refusal is the client's, anything else a logged internal error. */
-export function refusalOf(error: unknown, log: Logger, context: Record<string, unknown>): ErrorFrame {
-  if (isAppError(error)) return errorFrame(error);
+/**
+ * The one error path of media signaling: a refusal is the client's, anything else a logged internal
+ * error. `about`: the command refused (its action, and its request id when it gave one).
+ */
+export function refusalOf(error: unknown, log: Logger, context: Record<string, unknown>, about: RequestRef): ErrorFrame {
+  if (isAppError(error)) return errorFrame(error, about);
   log.error({ err: error, ...context }, 'media signaling failed');
-  return errorFrame(new AppError('internal_error', 'the media server failed; offer again'));
+  return errorFrame(new AppError('internal_error', 'the media server failed; offer again'), about);
 }
 
 /** The listeners of a router's messages; a listener that throws is logged and never stops the others. */

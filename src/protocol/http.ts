@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { RoomName, Uuid } from './names.js';
+import { DisplayName, RoomName, Uuid } from './names.js';
 
 export const CreateRoomBody = Type.Object({ name: RoomName, master_uuid: Uuid });
 export type CreateRoomBody = Static<typeof CreateRoomBody>;
@@ -20,6 +20,8 @@ export type JoinParams = Static<typeof JoinParams>;
 export const JoinQuery = Type.Object({
   last_seq: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })),
   token: Type.Optional(Type.String({ maxLength: 4096 })),
+  /** The joiner's display name; a join token's `name` claim wins over it. */
+  name: Type.Optional(DisplayName),
 });
 export type JoinQuery = Static<typeof JoinQuery>;
 
@@ -30,5 +32,7 @@ export const MintTokenBody = Type.Object({
   room: RoomName,
   uuid: Uuid,
   ttl: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 24 * 3600 })),
+  /** The display name the token gives its holder (its `name` claim). */
+  name: Type.Optional(DisplayName),
 });
 export type MintTokenBody = Static<typeof MintTokenBody>;

@@ -1,3 +1,4 @@
+import type { ClientAction } from './client-messages.js';
 import type { ErrorCode } from './errors.js';
 
 /** A room as clients see it: in RoomState and in `GET /api/room/{name}`. */
@@ -5,18 +6,22 @@ export interface RoomView {
   name: string;
   master_uuid: string;
   users: string[];
+  /** Display names of the members who have one, by uuid. */
+  names: Record<string, string>;
   id_quran: number | null;
   aya: number | null;
   muted: string[];
   muted_all: boolean;
+  /** The correction queue: students waiting for the master, in the order they asked. */
+  corrections: string[];
 }
 
 /** Everything the server sends on the room WebSocket. Events broadcast to the room also carry `seq`. */
 export type ServerMessage =
   | ({ action: 'RoomState'; room: string; seq: number; missed?: true; audio_slots: number } & Omit<RoomView, 'name'>)
   | { action: 'Resumed'; last_seq: number }
-  /** `muted`: present when the newcomer joins muted (a mute they kept from before, or MuteAll). */
-  | { action: 'NewUser'; uuid: string; muted?: true }
+  /** `muted`: present when the newcomer joins muted (a mute they kept from before, or MuteAll). `name`: their display name, if any. */
+  | { action: 'NewUser'; uuid: string; name?: string; muted?: true }
   | { action: 'UserLeave'; uuid: string }
   | { action: 'ClickAya'; aya: number }
   | { action: 'MoveSura'; id_quran: number }
@@ -24,25 +29,52 @@ export type ServerMessage =
   | { action: 'MuteAll'; result: boolean }
   | { action: 'RoomDeleted' }
   | { action: 'OfferCorrection'; uuid: string }
+  | { action: 'WithdrawCorrection'; uuid: string }
   | { action: 'AnswerCorrection'; uuid: string; result: boolean }
   | { action: 'Kicked' }
   | { action: 'Replaced' }
-  | { action: 'Ack'; of: ServerMessage['action']; seq: number }
-  | { action: 'Pong' }
+  | AckFrame
+  | { action: 'Pong'; id?: string }
   /** The server is shutting down: reconnect, to any node, with last_seq. */
   | { action: 'Reconnect' }
   | ErrorFrame
   | MediaMessage;
 
-/** The one error frame: a refused command, a refused offer, bad input. */
+/**
+ * A command answered. Without `id`: the room-wide event the sender was left out of (ClickAya,
+ * MoveSura, MuteAll), at its `seq`. With `id`: the one answer to the command that carried it, after
+ * the commit's events; `seq` absent when the command changed nothing.
+ */
+export interface AckFrame {
+  action: 'Ack';
+  of: ClientAction;
+  id?: string;
+  seq?: number;
+}
+
+/** The one error frame: a refused command, a refused offer, bad input. `of` and `id` name the command it answers. */
 export interface ErrorFrame {
   action: 'Error';
+  of?: ClientAction;
+  id?: string;
   code: ErrorCode;
   message: string;
 }
 
-/** The frame that reports an AppError. */
-export const errorFrame = ({ code, message }: { code: ErrorCode; message: string }): ErrorFrame => ({ action: 'Error', code, message });
+/** Which command a frame answers: its action and the client's request id, when it gave one. */
+export interface RequestRef {
+  of: ClientAction;
+  id?: string | undefined;
+}
+
+/** The frame that reports an AppError, naming the command it refuses when there is one. */
+export const errorFrame = ({ code, message }: { code: ErrorCode; message: string }, about?: Partial<RequestRef>): ErrorFrame => ({
+  action: 'Error',
+  ...(about?.of !== undefined && { of: about.of }),
+  ...(about?.id !== undefined && { id: about.id }),
+  code,
+  message,
+});
 
 /** What the SFU tells one participant's client (never sequenced: it is not a room event). */
 export type MediaMessage =

@@ -1,3 +1,4 @@
+import type { ClientAction } from '../protocol/client-messages.js';
 import type { ServerMessage } from '../protocol/server-messages.js';
 
 /** Who receives a room event. Every node delivers it to the matching sockets it holds. */
@@ -21,6 +22,19 @@ export interface RoomEvent {
    * the last room-wide event of a commit that changed who is muted.
    */
   mutes?: MuteChange;
+  /**
+   * The command this commit answers, when its sender gave a request id (never sent to clients): set
+   * by RoomService on the commit's last room-wide event. The session holding `conn` sends the Ack
+   * when it delivers this event, so the client sees the change before its answer.
+   */
+  reply?: Reply;
+}
+
+/** Who waits for the answer to a command: the sender's connection, the request id it gave, the command's action. */
+export interface Reply {
+  conn: string;
+  id: string;
+  of: ClientAction;
 }
 
 export interface MuteChange {

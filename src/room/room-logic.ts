@@ -1,7 +1,8 @@
 import type { RoomCommand } from '../protocol/client-messages.js';
 import { AppError, CloseCode } from '../protocol/errors.js';
+import { ayatIn } from '../protocol/quran.js';
 import { isMaster, requireMaster, requireMayMute, requireRoomFor, requireStudent } from './permissions.js';
-import { findMember, isMuted, type Room } from './room.js';
+import { findMember, isAyaInSura, isMuted, isQueued, type Room } from './room.js';
 import type { RoomEvent } from './room-event.js';
 
 /**
@@ -17,14 +18,17 @@ export interface Outcome {
 const unchanged = (room: Room, events: RoomEvent[] = []): Outcome => ({ room, events });
 
 /**
- * A participant connects. If they were already connected, the old connection is replaced silently.
- * A new participant beyond `capacity` is refused.
+ * A participant connects, with a display name or none. If they were already connected, the old
+ * connection is replaced silently: the membership keeps its place, its mutes and the name it
+ * joined with (the others are told nothing, so nothing they were shown changes). A new
+ * participant beyond `capacity` is refused.
  */
-export function join(room: Room, uuid: string, conn: string, node: string, capacity = Infinity): Outcome {
+export function join(room: Room, uuid: string, conn: string, node: string, capacity = Infinity, name?: string): Outcome {
   const existing = findMember(room, uuid);
   if (existing) {
+    const replaced = existing.name === undefined ? { uuid, conn, node } : { uuid, conn, node, name: existing.name };
     return {
-      room: { ...room, members: room.members.map((member) => (member.uuid === uuid ? { uuid, conn, node } : member)) },
+      room: { ...room, members: room.members.map((member) => (member.uuid === uuid ? replaced : member)) },
       events: [
         {
           audience: { to: 'connection', conn: existing.conn },
@@ -35,12 +39,14 @@ export function join(room: Room, uuid: string, conn: string, node: string, capac
     };
   }
   requireRoomFor(room, uuid, capacity);
-  const next: Room = { ...room, members: [...room.members, { uuid, conn, node }] };
-  const message = isMuted(next, uuid) ? { action: 'NewUser' as const, uuid, muted: true as const } : { action: 'NewUser' as const, uuid };
+  const next: Room = { ...room, members: [...room.members, name === undefined ? { uuid, conn, node } : { uuid, conn, node, name }] };
+  const message: Extract<RoomEvent['message'], { action: 'NewUser' }> = { action: 'NewUser', uuid };
+  if (name !== undefined) message.name = name;
+  if (isMuted(next, uuid)) message.muted = true;
   return { room: next, events: [{ audience: { to: 'room', except: uuid }, message }] };
 }
 
-/** A connection ended. Only the connection that holds the membership can end it. */
+/** A connection ended. Only the connection that holds the membership can end it. Leaving also leaves the correction queue (told by UserLeave). */
 export function leave(room: Room, uuid: string, conn: string): Outcome {
   const member = findMember(room, uuid);
   if (!member || member.conn !== conn) return unchanged(room);
@@ -50,6 +56,7 @@ export function leave(room: Room, uuid: string, conn: string): Outcome {
   };
 }
 
+/** A kick ends the membership (and its place in the correction queue, told by UserLeave). */
 export function kick(room: Room, uuid: string): Outcome {
   const member = findMember(room, uuid);
   if (!member) throw new AppError('user_not_found', `user ${uuid} is not in room ${room.name}`);
@@ -78,7 +85,15 @@ function withoutMember(room: Room, uuid: string): Room {
     ...room,
     members: room.members.filter((member) => member.uuid !== uuid),
     unmuted: room.unmuted.includes(uuid) ? room.unmuted.filter((other) => other !== uuid) : room.unmuted,
+    corrections: isQueued(room, uuid) ? room.corrections.filter((other) => other !== uuid) : room.corrections,
   };
+}
+
+/** The aya rule (isAyaInSura), refused with `aya_out_of_range` naming the sura and its count. */
+function requireAyaInSura(room: Room, aya: number): void {
+  if (isAyaInSura(room, aya)) return;
+  if (room.idQuran === null) throw new AppError('aya_out_of_range', 'no sura yet: send MoveSura first');
+  throw new AppError('aya_out_of_range', `aya ${aya} is out of range: sura ${room.idQuran} has ${ayatIn(room.idQuran)} ayat`);
 }
 
 function requireMember(room: Room, uuid: string): void {
@@ -92,6 +107,7 @@ export function act(room: Room, sender: string, message: RoomCommand): Outcome {
   switch (message.action) {
     case 'ClickAya': {
       requireMaster(room, sender, message.action);
+      requireAyaInSura(room, message.aya);
       return {
         room: { ...room, aya: message.aya },
         events: [{ audience: { to: 'room', except: sender }, message: { action: 'ClickAya', aya: message.aya } }],
@@ -114,22 +130,34 @@ export function act(room: Room, sender: string, message: RoomCommand): Outcome {
       if (!findMember(room, room.masterUuid)) {
         throw new AppError('master_offline', 'the room master is not connected');
       }
-      return unchanged(room, [
-        {
-          audience: { to: 'user', uuid: room.masterUuid },
-          message: { action: 'OfferCorrection', uuid: sender },
-        },
-      ]);
+      if (isQueued(room, sender)) return unchanged(room);
+      return {
+        room: { ...room, corrections: [...room.corrections, sender] },
+        events: [{ audience: { to: 'room' }, message: { action: 'OfferCorrection', uuid: sender } }],
+      };
+    }
+    case 'WithdrawCorrection': {
+      requireStudent(room, sender, message.action);
+      if (!isQueued(room, sender)) return unchanged(room);
+      return {
+        room: { ...room, corrections: room.corrections.filter((uuid) => uuid !== sender) },
+        events: [{ audience: { to: 'room' }, message: { action: 'WithdrawCorrection', uuid: sender } }],
+      };
     }
     case 'AnswerCorrection': {
       requireMaster(room, sender, message.action);
-      requireMember(room, message.uuid);
-      return unchanged(room, [
-        {
-          audience: { to: 'user', uuid: message.uuid },
-          message: { action: 'AnswerCorrection', uuid: message.uuid, result: message.result },
-        },
-      ]);
+      if (!isQueued(room, message.uuid)) {
+        throw new AppError('not_queued', `user ${message.uuid} is not in the correction queue of room ${room.name}`);
+      }
+      return {
+        room: { ...room, corrections: room.corrections.filter((uuid) => uuid !== message.uuid) },
+        events: [
+          {
+            audience: { to: 'room' },
+            message: { action: 'AnswerCorrection', uuid: message.uuid, result: message.result },
+          },
+        ],
+      };
     }
     case 'MuteUser': {
       const target = message.uuid;

@@ -6,7 +6,7 @@ import type { RoomView } from '../protocol/server-messages.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { requireRoomFor } from './permissions.js';
 import { mutesChanged, newRoom, type Room, viewOf } from './room.js';
-import { isBroadcast, type RoomEvent } from './room-event.js';
+import { isBroadcast, type Reply, type RoomEvent } from './room-event.js';
 import type { Outcome } from './room-logic.js';
 import * as logic from './room-logic.js';
 import type { RoomStore } from './room-store.js';
@@ -65,9 +65,9 @@ export class RoomService {
     this.log.info({ room: name, uuid }, 'user kicked');
   }
 
-  /** Resolves to the room as the joiner must first see it (its `seq` is the join's position). */
-  async join(name: string, uuid: string, conn: string, node: string): Promise<Room> {
-    const room = await this.apply(name, (current) => logic.join(current, uuid, conn, node, this.limits.maxUsersPerRoom));
+  /** Resolves to the room as the joiner must first see it (its `seq` is the join's position). `displayName`: the joiner's, if any. */
+  async join(name: string, uuid: string, conn: string, node: string, displayName?: string): Promise<Room> {
+    const { room } = await this.apply(name, (current) => logic.join(current, uuid, conn, node, this.limits.maxUsersPerRoom, displayName));
     return room!;
   }
 
@@ -100,8 +100,15 @@ export class RoomService {
     }
   }
 
-  async act(name: string, sender: string, message: RoomCommand): Promise<void> {
-    await this.apply(name, (room) => logic.act(room, sender, message));
+  /**
+   * A command of a connected participant. With `reply` (the sender gave a request id), the commit's
+   * last room-wide event carries it, so the sender's session answers when it delivers that event.
+   * Resolves to whether an event carries it: false when the command changed nothing (or told no
+   * room), and the session answers at once.
+   */
+  async act(name: string, sender: string, message: RoomCommand, reply?: Reply): Promise<{ replied: boolean }> {
+    const { replied } = await this.apply(name, (room) => logic.act(room, sender, message), reply);
+    return { replied };
   }
 
   private async load(name: string): Promise<Room> {
@@ -111,18 +118,20 @@ export class RoomService {
   }
 
   /** Runs one command on a room: decide, commit, and on a concurrent write, decide again. */
-  private apply(name: string, decide: (room: Room) => Outcome): Promise<Room | null> {
+  private apply(name: string, decide: (room: Room) => Outcome, reply?: Reply): Promise<{ room: Room | null; replied: boolean }> {
     return this.queue.run(name, async () => {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         const { room, outcome } = await this.decide(name, decide, attempt === 1);
-        if (outcome.room === room && outcome.events.length === 0) return room;
+        if (outcome.room === room && outcome.events.length === 0) return { room, replied: false };
+        const events = withReply(withMuteChanges(room, outcome), reply);
         const result = await this.store.commit({
           name,
           base: room,
           next: outcome.room === room ? undefined : outcome.room,
-          events: withMuteChanges(room, outcome),
+          events,
         });
-        if (result.status === 'committed') return result.room;
+        if (result.status === 'committed')
+          return { room: result.room, replied: reply !== undefined && events.some((event) => event.reply) };
         if (result.status === 'not_found') break;
         // Another node won the race: back off a little, more each time, so the contenders spread out.
         await sleep(Math.random() * attempt);
@@ -152,6 +161,13 @@ export class RoomService {
     const room = await this.load(name);
     return { room, outcome: decide(room) };
   }
+}
+
+/** The events, the last room-wide one carrying the reply the sender waits for (none: nothing to carry it). */
+function withReply(events: RoomEvent[], reply: Reply | undefined): RoomEvent[] {
+  const last = reply ? events.findLastIndex(isBroadcast) : -1;
+  if (last < 0) return events;
+  return events.map((event, i) => (i === last ? { ...event, reply } : event));
 }
 
 /** The outcome's events, the last room-wide one telling the SFU whose mute the change started or lifted. */

@@ -1,8 +1,12 @@
 import type { ConnectionRef } from '../protocol/connection.js';
+import { ayatIn } from '../protocol/quran.js';
 import type { RoomView } from '../protocol/server-messages.js';
 
-/** A participant's membership: held by one connection (a rejoin replaces it), on one node (so the others can clean up after it). */
-export type Member = ConnectionRef;
+/**
+ * A participant's membership: held by one connection (a rejoin replaces it), on one node (so the
+ * others can clean up after it), with the display name it joined with, if any.
+ */
+export type Member = ConnectionRef & { name?: string };
 
 /** Who muted a participant: a student may undo their own mute, never the master's. */
 export type MuteSource = 'master' | 'self';
@@ -23,6 +27,8 @@ export interface Room {
   /** While `mutedAll`: the participants the master has unmuted one by one. Cleared on leave. */
   readonly unmuted: readonly string[];
   readonly mutedAll: boolean;
+  /** The correction queue: students who asked the master for a correction, in the order they asked. */
+  readonly corrections: readonly string[];
   /** Sequence number of the last event broadcast to the room (0: none yet). */
   readonly seq: number;
   /** Bumped by every committed change; stores use it to detect concurrent writers. */
@@ -39,6 +45,7 @@ export function newRoom(name: string, masterUuid: string): Room {
     muted: {},
     unmuted: [],
     mutedAll: false,
+    corrections: [],
     seq: 0,
     version: 0,
   };
@@ -66,6 +73,12 @@ export const mutedMembers = (room: Room): string[] => room.members.map((member) 
 export const hasRoomFor = (room: Room, uuid: string, capacity: number): boolean =>
   room.members.length < capacity || findMember(room, uuid) !== undefined;
 
+/** The aya rule: an aya may be pointed at only inside the room's sura, so never before a MoveSura. */
+export const isAyaInSura = (room: Room, aya: number): boolean => room.idQuran !== null && aya >= 1 && aya <= ayatIn(room.idQuran);
+
+/** Whether a student is in the correction queue. */
+export const isQueued = (room: Room, uuid: string): boolean => room.corrections.includes(uuid);
+
 /** Whether two states of a room may differ in who is muted (the fields the mute rule reads). */
 const mayMuteDifferently = (before: Room, after: Room): boolean =>
   before.muted !== after.muted ||
@@ -87,9 +100,22 @@ export function viewOf(room: Room): RoomView {
     name: room.name,
     master_uuid: room.masterUuid,
     users: room.members.map((member) => member.uuid),
+    names: namesOf(room),
     id_quran: room.idQuran,
     aya: room.aya,
     muted: mutedMembers(room),
     muted_all: room.mutedAll,
+    corrections: [...room.corrections],
   };
+}
+
+/** The display names of the members who have one, by uuid. */
+function namesOf(room: Room): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const member of room.members) {
+    // An own property even for a uuid like `__proto__` (a plain assignment would set the prototype).
+    if (member.name !== undefined)
+      Object.defineProperty(names, member.uuid, { value: member.name, enumerable: true, writable: true, configurable: true });
+  }
+  return names;
 }

@@ -59,17 +59,17 @@ export function eventStreamContract(kind: string, open: () => Promise<{ store: R
       const stopB = await stream.follow('class', b.follower);
       await rooms.join('class', 'teacher', 'c1', 'n1');
       await rooms.join('class', 's', 'c2', 'n1');
-      await rooms.act('class', 's', { action: 'OfferCorrection' });
-      await until('three events', () => a.events.length === 3 && b.events.length === 3);
-      assert.deepEqual(a.seqs(), [1, 2]);
+      await rooms.kick('class', 's');
+      await until('four events', () => a.events.length === 4 && b.events.length === 4);
+      assert.deepEqual(a.seqs(), [1, 2, 3]);
       assert.deepEqual(
         b.events.map((event) => event.message.action),
-        ['NewUser', 'NewUser', 'OfferCorrection'],
+        ['NewUser', 'NewUser', 'Kicked', 'UserLeave'],
       );
       stopB();
-      await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 7 });
-      await until('the ClickAya', () => a.seqs().length === 3);
-      assert.equal(b.events.length, 3, 'no event after stopping');
+      await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 7 });
+      await until('the MoveSura', () => a.seqs().length === 4);
+      assert.equal(b.events.length, 4, 'no event after stopping');
       assert.equal(stream.size, 1);
     }));
 
@@ -81,12 +81,12 @@ export function eventStreamContract(kind: string, open: () => Promise<{ store: R
       await rooms.join('class', 'teacher', 'c1', 'n1');
       await until('the join', () => seen.seqs().length === 1);
       store.lose = (event) => event.seq === 3;
-      for (let aya = 1; aya <= 3; aya++) await rooms.act('class', 'teacher', { action: 'ClickAya', aya });
+      for (let sura = 1; sura <= 3; sura++) await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: sura });
       await until('seq 4', () => seen.seqs().includes(4));
       assert.equal(store.lost, 1);
       assert.deepEqual(seen.seqs(), [1, 2, 3, 4]);
       assert.deepEqual(
-        seen.events.slice(1).map((event) => (event.message as { aya: number }).aya),
+        seen.events.slice(1).map((event) => (event.message as { id_quran: number }).id_quran),
         [1, 2, 3],
       );
     }));
@@ -99,8 +99,8 @@ export function eventStreamContract(kind: string, open: () => Promise<{ store: R
       await stream.follow('class', seen.follower);
       stream.knownUpTo('class', joined.seq);
       store.lose = (event) => event.seq === 2;
-      await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 1 });
-      await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 2 });
+      await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 });
+      await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 });
       await until('seq 3', () => seen.seqs().includes(3));
       assert.deepEqual(seen.seqs(), [2, 3]);
     }));
@@ -113,7 +113,7 @@ export function eventStreamContract(kind: string, open: () => Promise<{ store: R
       await rooms.join('class', 'teacher', 'c1', 'n1');
       await until('the join', () => seen.seqs().length === 1);
       store.lose = () => true;
-      await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 5 });
+      await rooms.act('class', 'teacher', { action: 'MuteAll' });
       await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 });
       store.lose = () => false;
       store.reconnected();
@@ -121,7 +121,7 @@ export function eventStreamContract(kind: string, open: () => Promise<{ store: R
       assert.deepEqual(seen.seqs(), [1, 2, 3]);
       assert.deepEqual(
         seen.events.map((event) => event.message.action),
-        ['NewUser', 'ClickAya', 'MoveSura'],
+        ['NewUser', 'MuteAll', 'MoveSura'],
       );
     }));
 
@@ -151,11 +151,11 @@ export function eventStreamContract(kind: string, open: () => Promise<{ store: R
       await rooms.join('class', 'teacher', 'c1', 'n1');
       await until('the join', () => seen.seqs().length === 1);
       store.lose = () => true;
-      for (let aya = 1; aya <= 7; aya++) await rooms.act('class', 'teacher', { action: 'ClickAya', aya });
+      for (let sura = 1; sura <= 7; sura++) await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: sura });
       store.lose = () => false;
       store.reconnected();
       await until('told lost', () => seen.lost === 1);
-      await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 8 });
+      await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 8 });
       await until('the next event', () => seen.seqs().includes(9));
       assert.deepEqual(seen.seqs(), [1, 9]);
       assert.equal(seen.lost, 1, 'told once: the stream went on from the room as it is');

@@ -73,10 +73,12 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
         name: 'class',
         master_uuid: 'teacher',
         users: [],
+        names: {},
         id_quran: null,
         aya: null,
         muted: [],
         muted_all: false,
+        corrections: [],
       });
       await rooms!.delete('class');
       assert.deepEqual(await rooms!.list(), ['another']);
@@ -91,19 +93,22 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
       const joined = await rooms!.join('class', 'teacher', 'c1', 'n1');
       assert.equal(joined.seq, 1);
       await rooms!.join('class', 'a', 'c2', 'n1');
+      await rooms!.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 });
       await rooms!.act('class', 'teacher', { action: 'ClickAya', aya: 4 });
       await rooms!.act('class', 'a', { action: 'OfferCorrection' });
-      const events = await seen.until(4);
+      const events = await seen.until(5);
       assert.deepEqual(
         events.map((event) => [event.message.action, event.seq]),
         [
           ['NewUser', 1],
           ['NewUser', 2],
-          ['ClickAya', 3],
-          ['OfferCorrection', undefined],
+          ['MoveSura', 3],
+          ['ClickAya', 4],
+          ['OfferCorrection', 5],
         ],
       );
-      assert.deepEqual(events[2]!.audience, { to: 'room', except: 'teacher' });
+      assert.deepEqual(events[3]!.audience, { to: 'room', except: 'teacher' });
+      assert.deepEqual(events[4]!.audience, { to: 'room' });
       const room = await rooms!.get('class');
       assert.equal(room.aya, 4);
       assert.deepEqual(room.users, ['teacher', 'a']);
@@ -135,6 +140,7 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
       await rooms!.create('class', 'teacher');
       await rooms!.join('class', 'a', 'c1', 'n1');
       await rejectsWith('user_not_found', rooms!.kick('class', 'ghost'));
+      await rooms!.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 });
       await rooms!.kick('class', 'a');
       assert.deepEqual((await rooms!.get('class')).users, []);
       await rooms!.delete('class');
@@ -147,21 +153,22 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
     withServices(async ([rooms]) => {
       await rooms!.create('class', 'teacher');
       await rooms!.join('class', 'teacher', 'c1', 'n1');
+      await rooms!.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 });
       for (let aya = 1; aya <= 6; aya++) await rooms!.act('class', 'teacher', { action: 'ClickAya', aya });
-      // seq 1 is the join, 2..7 the ClickAyas; the history keeps the last CONTRACT_HISTORY.size (5).
-      const missed = await rooms!.missedEvents('class', 4);
+      // seq 1 is the join, 2 the MoveSura, 3..8 the ClickAyas; the history keeps the last CONTRACT_HISTORY.size (5).
+      const missed = await rooms!.missedEvents('class', 5);
       assert.deepEqual(
         missed!.map((event) => [event.seq, event.message]),
         [
-          [5, { action: 'ClickAya', aya: 4 }],
-          [6, { action: 'ClickAya', aya: 5 }],
-          [7, { action: 'ClickAya', aya: 6 }],
+          [6, { action: 'ClickAya', aya: 4 }],
+          [7, { action: 'ClickAya', aya: 5 }],
+          [8, { action: 'ClickAya', aya: 6 }],
         ],
       );
-      assert.deepEqual(await rooms!.missedEvents('class', 7), []);
-      assert.equal((await rooms!.missedEvents('class', 2))!.length, 5);
-      assert.equal(await rooms!.missedEvents('class', 1), null, 'older than the kept history');
-      assert.equal(await rooms!.missedEvents('class', 8), null, 'from the future');
+      assert.deepEqual(await rooms!.missedEvents('class', 8), []);
+      assert.equal((await rooms!.missedEvents('class', 3))!.length, 5);
+      assert.equal(await rooms!.missedEvents('class', 2), null, 'older than the kept history');
+      assert.equal(await rooms!.missedEvents('class', 9), null, 'from the future');
       assert.equal(await rooms!.missedEvents('nowhere', 0), null);
     }));
 
@@ -170,6 +177,7 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
       const [a, b] = [services[0]!, services[1] ?? services[0]!];
       await a.create('class', 'teacher');
       await a.join('class', 'teacher', 'ct', 'n1');
+      await a.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 });
       await a.act('class', 'teacher', { action: 'ClickAya', aya: 1 }); // a now holds a copy
       await b.join('class', 'late', 'cl', 'n2'); // a's copy is stale from here on
       await a.kick('class', 'late'); // refused on the stale copy (no such user), so decided again
@@ -178,12 +186,93 @@ export function roomServiceContract(kind: string, open: () => Promise<{ stores: 
       await a.act('class', 'teacher', { action: 'ClickAya', aya: 2 }); // caught by the version check
       const room = await b.get('class');
       assert.deepEqual([room.id_quran, room.aya], [3, 2]);
+      // a's copy says sura 3 (200 ayat); b moves to sura 1 (7): accepted on the stale copy, caught by the version check, refused on a fresh read.
+      await b.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 });
+      await rejectsWith('aya_out_of_range', a.act('class', 'teacher', { action: 'ClickAya', aya: 100 }));
+      await b.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 });
+      await a.act('class', 'teacher', { action: 'ClickAya', aya: 150 }); // a's copy says sura 1: refused there, accepted on a fresh read
+      assert.deepEqual([(await b.get('class')).id_quran, (await b.get('class')).aya], [2, 150]);
       // A room deleted and created again elsewhere is a new room to every node.
       await b.delete('class');
       await b.create('class', 'teacher');
       await b.join('class', 'other', 'co', 'n2');
       await a.join('class', 'teacher', 'ct2', 'n1');
       assert.deepEqual((await b.get('class')).users, ['other', 'teacher']);
+    }));
+
+  test(`${kind}: the correction queue and display names are stored, so every service sees them`, () =>
+    withServices(async (services, stores) => {
+      const [a, b] = [services[0]!, services[1] ?? services[0]!];
+      await a.create('class', 'teacher');
+      const seen = await collect(stores[0]!, 'class');
+      await a.join('class', 'teacher', 'ct', 'n1');
+      await b.join('class', 'ali', 'ca', 'n2', 'علي بن أبي طالب');
+      await a.join('class', 'bilal', 'cb', 'n1');
+      assert.deepEqual(await b.act('class', 'ali', { action: 'OfferCorrection' }, { conn: 'ca', id: 'r1', of: 'OfferCorrection' }), {
+        replied: true,
+      });
+      await a.act('class', 'bilal', { action: 'OfferCorrection' });
+      // Already queued: nothing changes, so no event carries the reply.
+      assert.deepEqual(await a.act('class', 'ali', { action: 'OfferCorrection' }, { conn: 'ca', id: 'r2', of: 'OfferCorrection' }), {
+        replied: false,
+      });
+      let room = await b.get('class');
+      assert.deepEqual(room.corrections, ['ali', 'bilal']);
+      assert.deepEqual(room.names, { ali: 'علي بن أبي طالب' });
+      await a.act('class', 'teacher', { action: 'AnswerCorrection', uuid: 'ali', result: true });
+      assert.deepEqual((await b.get('class')).corrections, ['bilal']);
+      await rejectsWith('not_queued', b.act('class', 'teacher', { action: 'AnswerCorrection', uuid: 'ali', result: false }));
+      await b.act('class', 'bilal', { action: 'WithdrawCorrection' });
+      assert.deepEqual((await a.get('class')).corrections, []);
+      await b.act('class', 'bilal', { action: 'OfferCorrection' });
+      await a.act('class', 'ali', { action: 'OfferCorrection' });
+      await a.leave('class', 'bilal', 'cb');
+      room = await b.get('class');
+      assert.deepEqual(room.corrections, ['ali'], 'leaving leaves the queue');
+      await b.kick('class', 'ali');
+      room = await a.get('class');
+      assert.deepEqual([room.corrections, room.names, room.users], [[], {}, ['teacher']], 'a kick too');
+
+      const events = await seen.until(12);
+      assert.deepEqual(
+        events.map((event) => [event.message.action, event.seq, event.reply]),
+        [
+          ['NewUser', 1, undefined],
+          ['NewUser', 2, undefined],
+          ['NewUser', 3, undefined],
+          ['OfferCorrection', 4, { conn: 'ca', id: 'r1', of: 'OfferCorrection' }],
+          ['OfferCorrection', 5, undefined],
+          ['AnswerCorrection', 6, undefined],
+          ['WithdrawCorrection', 7, undefined],
+          ['OfferCorrection', 8, undefined],
+          ['OfferCorrection', 9, undefined],
+          ['UserLeave', 10, undefined],
+          ['Kicked', undefined, undefined],
+          ['UserLeave', 11, undefined],
+        ],
+      );
+      assert.deepEqual(events[1]!.message, { action: 'NewUser', uuid: 'ali', name: 'علي بن أبي طالب' });
+      seen.stop();
+    }));
+
+  test(`${kind}: a reply rides the last room-wide event of its commit, and is kept for no one else`, () =>
+    withServices(async ([rooms], [store]) => {
+      await rooms!.create('class', 'teacher');
+      const seen = await collect(store!, 'class');
+      await rooms!.join('class', 'teacher', 'ct', 'n1');
+      await rooms!.join('class', 'a', 'ca', 'n1');
+      const reply = { conn: 'ct', id: 'mute-1', of: 'MuteUser' as const };
+      assert.deepEqual(await rooms!.act('class', 'teacher', { action: 'MuteUser', uuid: 'a' }, reply), { replied: true });
+      assert.deepEqual(await rooms!.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 }), { replied: false }, 'no id, no reply');
+      const events = await seen.until(4);
+      assert.deepEqual(events[2]!.reply, reply);
+      assert.equal(events[3]!.reply, undefined);
+      const missed = await rooms!.missedEvents('class', 2);
+      assert.deepEqual(
+        missed!.map((event) => event.message.action),
+        ['MuteUser', 'MoveSura'],
+      );
+      seen.stop();
     }));
 
   test(`${kind}: evicting a dead node ends only the memberships it still holds`, () =>

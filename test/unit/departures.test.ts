@@ -47,7 +47,7 @@ async function classroom(store = new MemoryRoomStore(HISTORY)) {
   });
   const members = async () => (await store.load('class'))!.members.map((member) => `${member.uuid}@${member.conn}`);
   /** Resolves once every command already queued on the room has run (the room service runs them in order). */
-  const settled = () => rooms.act('class', 'teacher', { action: 'ClickAya', aya: 1 });
+  const settled = () => rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 });
   return { store, rooms, left, members, settled };
 }
 

@@ -213,11 +213,18 @@ describe('LocalMediaRouter and HostedRoom', () => {
     assert.deepEqual(more, []);
     assert.equal(refused?.code, 'invalid_message');
     assert.match(refused.message, /the offer was refused: .*ICE user fragment/);
+    assert.equal(refused.of, 'SessionDescription', 'the refusal names the command');
+    assert.equal('id' in refused, false, 'no id given, none echoed');
     assert.deepEqual(router.hostedRooms(), []);
 
     await offer(student);
-    await router.offer('r', student.ref, BAD_OFFER);
+    await router.offer('r', student.ref, BAD_OFFER, 'offer-2');
     assert.equal(to(student.ref, 'Error').length, 2);
+    assert.deepEqual(
+      [to(student.ref, 'Error')[1]!.of, to(student.ref, 'Error')[1]!.id],
+      ['SessionDescription', 'offer-2'],
+      'the id is echoed',
+    );
     assert.deepEqual(router.hostedRooms(), ['r']);
     assert.ok(engine.room('r')!.has(student.ref), 'the refused offer replaced the peer answered before');
   });
@@ -236,11 +243,14 @@ describe('LocalMediaRouter and HostedRoom', () => {
     assert.deepEqual(router.hostedRooms(), []);
 
     await offer(teacher);
-    await router.candidate('r', student.ref, 'candidate:1 1 UDP 2122260223 127.0.0.1 50000 typ host', '0');
+    await router.candidate('r', student.ref, 'candidate:1 1 UDP 2122260223 127.0.0.1 50000 typ host', '0', 'cand-1');
     const errors = to(student.ref, 'Error');
     assert.deepEqual(
-      errors.map((error) => error.code),
-      ['no_offer', 'no_offer'],
+      errors.map((error) => [error.code, error.of, error.id]),
+      [
+        ['no_offer', 'ICECandidate', undefined],
+        ['no_offer', 'ICECandidate', 'cand-1'],
+      ],
     );
     assert.match(errors[1]!.message, /before any SessionDescription offer/);
   });
@@ -413,7 +423,7 @@ describe('LocalMediaRouter and HostedRoom', () => {
     assert.equal(store.dropped, 1, 'the UserLeave was not the event dropped');
     assert.deepEqual(mediaClosed(), []);
 
-    await rooms.act('r', 'teacher', { action: 'ClickAya', aya: 1 });
+    await rooms.act('r', 'teacher', { action: 'MoveSura', id_quran: 1 });
     await until('MediaClosed to the leaver', () => mediaClosed().includes('leaver'));
     assert.deepEqual(mediaClosed(), ['leaver']);
     assert.deepEqual(engine.room('r')!.uuids().sort(), ['stayer', 'teacher']);

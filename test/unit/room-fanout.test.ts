@@ -93,7 +93,7 @@ async function node(store = new RelayStore(HISTORY)) {
 }
 
 test('an event reaches the sessions of its audience only', async () => {
-  const { rooms, fanout } = await node();
+  const { store, rooms, fanout } = await node();
   const teacher = sessionOf('class', 'teacher');
   const student = sessionOf('class', 'a');
   // a's previous connection, still open while being replaced.
@@ -104,17 +104,20 @@ test('an event reaches the sessions of its audience only', async () => {
   for (const session of [teacher, student, studentBefore, other]) session.received.length = 0;
 
   // Room-wide: everyone, the one it leaves out too (its Session turns it into an Ack).
-  await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 3 });
-  // To one user: each of their connections.
+  await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 3 });
+  // Room-wide, the sender included.
   await rooms.act('class', 'a', { action: 'OfferCorrection' });
-  await rooms.act('class', 'teacher', { action: 'AnswerCorrection', uuid: 'a', result: true });
+  // To one user: each of their connections (no command of the room logic is addressed so, so it is committed directly).
+  const base = (await store.load('class'))!;
+  const directed: RoomEvent = { audience: { to: 'user', uuid: 'a' }, message: { action: 'AnswerCorrection', uuid: 'a', result: true } };
+  assert.equal((await store.commit({ name: 'class', base, next: undefined, events: [directed] })).status, 'committed');
   // To one connection: Kicked to b's, then UserLeave to the room.
   await rooms.kick('class', 'b');
 
-  assert.deepEqual(actions(teacher), ['ClickAya', 'OfferCorrection', 'UserLeave']);
-  assert.deepEqual(actions(student), ['ClickAya', 'AnswerCorrection', 'UserLeave']);
-  assert.deepEqual(actions(studentBefore), ['ClickAya', 'AnswerCorrection', 'UserLeave']);
-  assert.deepEqual(actions(other), ['ClickAya', 'Kicked', 'UserLeave']);
+  assert.deepEqual(actions(teacher), ['MoveSura', 'OfferCorrection', 'UserLeave']);
+  assert.deepEqual(actions(student), ['MoveSura', 'OfferCorrection', 'AnswerCorrection', 'UserLeave']);
+  assert.deepEqual(actions(studentBefore), ['MoveSura', 'OfferCorrection', 'AnswerCorrection', 'UserLeave']);
+  assert.deepEqual(actions(other), ['MoveSura', 'OfferCorrection', 'Kicked', 'UserLeave']);
 });
 
 test("an event of another room does not reach this room's sessions", async () => {
@@ -151,7 +154,7 @@ test('a seq gap is filled from the history before later events are delivered', a
   await rooms.join('class', 'a', student.conn, 'node-1'); // seq 2
   // Queued together, so that later events arrive while the missed one is being fetched.
   await Promise.all([
-    rooms.act('class', 'teacher', { action: 'ClickAya', aya: 1 }), // seq 3, dropped
+    rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 }), // seq 3, dropped
     rooms.act('class', 'teacher', { action: 'ClickAya', aya: 2 }),
     rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 }),
     rooms.act('class', 'teacher', { action: 'ClickAya', aya: 3 }),
@@ -159,7 +162,8 @@ test('a seq gap is filled from the history before later events are delivered', a
   await until('every seq', () => seqs(teacher).length >= 6 && seqs(student).length >= 6);
   for (const session of [teacher, student]) {
     assert.deepEqual(seqs(session), [1, 2, 3, 4, 5, 6], session.uuid);
-    assert.deepEqual(session.received[2]!.message, { action: 'ClickAya', aya: 1 }, 'the dropped event, from the history');
+    assert.deepEqual(session.received[2]!.message, { action: 'MoveSura', id_quran: 1 }, 'the dropped event, from the history');
+    assert.deepEqual(session.received[3]!.message, { action: 'ClickAya', aya: 2 }, 'then the later ones, in order');
   }
 });
 
@@ -173,7 +177,7 @@ test('an already delivered seq is not delivered twice', async () => {
   await fanout.add(teacher);
   await rooms.join('class', 'teacher', teacher.conn, 'node-1');
   await rooms.join('class', 'a', 'conn-a', 'node-1');
-  await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 1 });
+  await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 });
   assert.deepEqual(seqs(teacher), [1, 2, 3]);
 });
 
@@ -226,8 +230,8 @@ test('joinedAt tells the fanout where a session joined, so a gap right after is 
   // The room's first session here: the fanout has seen none of its events, its own join's included.
   await fanout.add(student);
   fanout.joinedAt('class', joined.seq);
-  await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 1 }); // seq 4, dropped
-  await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 2 }); // seq 5
+  await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 }); // seq 4, dropped
+  await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 }); // seq 5
   await until('seq 5', () => seqs(student).includes(5));
   assert.deepEqual(seqs(student), [4, 5]);
 });
@@ -240,8 +244,8 @@ test('joinedAt does not move back a room whose events already reach this node', 
   await rooms.join('class', 'a', 'conn-a', 'node-1'); // seq 2
   fanout.joinedAt('class', 1);
   fanout.joinedAt('elsewhere', 1);
-  await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 1 }); // seq 3
-  await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 2 }); // seq 4
+  await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 }); // seq 3
+  await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 2 }); // seq 4
   assert.deepEqual(seqs(teacher), [1, 2, 3, 4], 'nothing fetched again from seq 1');
 });
 
@@ -297,7 +301,7 @@ test("removing a room's last session unsubscribes from the room", async () => {
   const again = sessionOf('class', 'teacher', 'conn-teacher-again');
   await fanout.add(again);
   assert.equal(store.liveSubscriptions, 1, 'a new session subscribes again');
-  await rooms.act('class', 'teacher', { action: 'ClickAya', aya: 1 });
+  await rooms.act('class', 'teacher', { action: 'MoveSura', id_quran: 1 });
   assert.deepEqual(seqs(again), [3]);
 });
 

@@ -6,8 +6,9 @@ import type { RedisKeys } from './redis-keys.js';
 
 /** Media signaling between nodes: requests to a room's media node, messages back to a connection's node. */
 export type Relayed =
-  | { kind: 'offer'; room: string; from: ConnectionRef; sdp: string }
-  | { kind: 'candidate'; room: string; from: ConnectionRef; candidate: string; mid: string }
+  /** `id`: the client's request id, echoed by a refusal. */
+  | { kind: 'offer'; room: string; from: ConnectionRef; sdp: string; id?: string }
+  | { kind: 'candidate'; room: string; from: ConnectionRef; candidate: string; mid: string; id?: string }
   | { kind: 'connectionClosed'; room: string; from: ConnectionRef }
   | { kind: 'deliver'; to: ConnectionRef; message: MediaMessage };
 

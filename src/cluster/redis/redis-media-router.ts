@@ -51,35 +51,35 @@ export class RedisMediaRouter implements MediaRouter {
     this.listeners.add(listener);
   }
 
-  async offer(room: string, from: ConnectionRef, sdp: string): Promise<void> {
-    const sending = this.sendOffer(room, from, sdp);
+  async offer(room: string, from: ConnectionRef, sdp: string, id?: string): Promise<void> {
+    const sending = this.sendOffer(room, from, sdp, id);
     this.offers.set(from.conn, sending);
     try {
       await sending;
     } catch (error) {
-      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }, { of: 'SessionDescription', id }));
     } finally {
       if (this.offers.get(from.conn) === sending) this.offers.delete(from.conn);
     }
   }
 
   /** Resolves to the media node once the offer is on its way there. */
-  private async sendOffer(room: string, from: ConnectionRef, sdp: string): Promise<string> {
+  private async sendOffer(room: string, from: ConnectionRef, sdp: string, id: string | undefined): Promise<string> {
     const owner = await this.placement.ownerOf(room);
     this.failover.watch(room, owner, from);
-    await this.relay.send(owner, { kind: 'offer', room, from, sdp });
+    await this.relay.send(owner, { kind: 'offer', room, from, sdp, ...(id !== undefined && { id }) });
     return owner;
   }
 
-  async candidate(room: string, from: ConnectionRef, candidate: string, mid: string): Promise<void> {
+  async candidate(room: string, from: ConnectionRef, candidate: string, mid: string, id?: string): Promise<void> {
     try {
       // A candidate right behind its offer follows it to its media node, after it (which keeps it until the answer).
       const sending = this.offers.get(from.conn)?.catch(() => undefined);
       const owner = (await sending) ?? this.failover.ownerFor(room, from);
       if (owner === undefined) throw noOffer();
-      await this.relay.send(owner, { kind: 'candidate', room, from, candidate, mid });
+      await this.relay.send(owner, { kind: 'candidate', room, from, candidate, mid, ...(id !== undefined && { id }) });
     } catch (error) {
-      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }));
+      this.listeners.emit(from, refusalOf(error, this.log, { room, uuid: from.uuid }, { of: 'ICECandidate', id }));
     }
   }
 
@@ -145,9 +145,9 @@ export class RedisMediaRouter implements MediaRouter {
   private async received(relayed: Relayed): Promise<void> {
     switch (relayed.kind) {
       case 'offer':
-        return this.local.offer(relayed.room, relayed.from, relayed.sdp);
+        return this.local.offer(relayed.room, relayed.from, relayed.sdp, relayed.id);
       case 'candidate':
-        return this.local.candidate(relayed.room, relayed.from, relayed.candidate, relayed.mid);
+        return this.local.candidate(relayed.room, relayed.from, relayed.candidate, relayed.mid, relayed.id);
       case 'connectionClosed':
         return this.local.connectionClosed(relayed.room, relayed.from);
       case 'deliver':

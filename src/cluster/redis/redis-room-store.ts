@@ -70,7 +70,9 @@ export class RedisRoomStore implements RoomStore {
       const settings = JSON.parse(stored.room) as Room;
       // Rooms stored before members had a field of their own keep them in `room`.
       const members = stored.members === undefined ? settings.members : (JSON.parse(stored.members) as Room['members']);
-      return this.copies.keep({ ...settings, members, seq: Number(stored.seq), version: Number(stored.version) });
+      // Rooms stored before the correction queue existed have none.
+      const corrections = settings.corrections ?? [];
+      return this.copies.keep({ ...settings, members, corrections, seq: Number(stored.seq), version: Number(stored.version) });
     });
   }
 
@@ -159,7 +161,7 @@ export class RedisRoomStore implements RoomStore {
   }
 }
 
-/** A room without its counters and members, which are stored apart. */
+/** A room without its counters and members, which are stored apart: the settings (the correction queue among them). */
 function settingsOf(room: Room): Omit<Room, 'seq' | 'version' | 'members'> {
   const { seq: _seq, version: _version, members: _members, ...settings } = room;
   return settings;
@@ -172,6 +174,7 @@ const settingsChanged = (base: Room, next: Room): boolean =>
   base.muted !== next.muted ||
   base.unmuted !== next.unmuted ||
   base.mutedAll !== next.mutedAll ||
+  base.corrections !== next.corrections ||
   base.masterUuid !== next.masterUuid;
 
 function withoutTime({ at: _at, ...event }: StoredEvent): RoomEvent {

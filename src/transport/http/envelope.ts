@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, type ErrorCode } from '../../protocol/errors.js';
+import { AppError, ERRORS, type ErrorCode } from '../../protocol/errors.js';
 
 export interface Success<T> {
   success: true;
@@ -15,12 +15,12 @@ export const failure = (code: ErrorCode, message: string) => ({
   error: { code, message },
 });
 
-/** Fastify's own errors, by their codes, mapped onto ours. */
-const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'the body is not valid JSON'],
+/** Fastify's own errors, by their codes, mapped onto ours (the registry's message unless one is given). */
+const FASTIFY_ERRORS: Record<string, [ErrorCode, string?]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'the body is empty; send a JSON object'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'send a JSON body with Content-Type: application/json'],
-  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 'the body is larger than the configured limit'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large'],
 };
 
 function toAppError(error: FastifyError): AppError {
@@ -35,7 +35,7 @@ function toAppError(error: FastifyError): AppError {
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return new AppError('invalid_request', error.message);
   }
-  return new AppError('internal_error', 'internal server error');
+  return new AppError('internal_error');
 }
 
 /**
@@ -60,9 +60,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
     return;
   }
   const appError =
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? new AppError('headers_too_large', 'the request headers are too large')
-      : new AppError('invalid_request', 'malformed HTTP request');
+    error.code === 'HPE_HEADER_OVERFLOW' ? new AppError('headers_too_large') : new AppError('invalid_request', 'malformed HTTP request');
   const body = JSON.stringify(failure(appError.code, appError.message));
   socket.end(
     `HTTP/1.1 ${appError.status} ${STATUS_CODES[appError.status]}\r\n` +
@@ -71,7 +69,10 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   );
 }
 
-/** Every failure leaves as `{"success": false, "error": {"code", "message"}}`, never as a stack trace. */
+/**
+ * Every failure leaves as `{"success": false, "error": {"code", "message"}}`, never as a stack
+ * trace, with its code's HTTP status from the one registry (protocol/errors.ts ERRORS).
+ */
 export function installErrorEnvelope(app: FastifyInstance, onError: (code: ErrorCode) => void = () => undefined): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
@@ -80,6 +81,6 @@ export function installErrorEnvelope(app: FastifyInstance, onError: (code: Error
     void reply.code(appError.status).send(failure(appError.code, appError.message));
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send(failure('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    void reply.code(ERRORS.not_found.status).send(failure('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 }

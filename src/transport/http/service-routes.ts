@@ -49,8 +49,8 @@ export const serviceRoutes =
         '/api/token',
         { schema: { body: MintTokenBody }, preParsing: async (request) => access.requireApiKey(credentials(request)) },
         async (request) => {
-          const { room, uuid, ttl } = request.body;
-          const { token, expiresAt } = await tokens.mint(room, uuid, ttl ?? DEFAULT_TOKEN_TTL_S);
+          const { room, uuid, ttl, name } = request.body;
+          const { token, expiresAt } = await tokens.mint(room, uuid, ttl ?? DEFAULT_TOKEN_TTL_S, Date.now(), name);
           return ok({ token, expires_at: expiresAt });
         },
       );

@@ -1,10 +1,12 @@
+import type { AckFrame } from '../../protocol/server-messages.js';
 import type { RoomEvent } from '../../room/room-event.js';
 import { textFrame } from './frames.js';
 
 /**
  * A room event as its sockets receive it, encoded once per node however many sockets that is: the
  * frame every receiver gets (the message with its seq), and the Ack the sender a room-wide event
- * leaves out gets instead. Each is built when first asked for.
+ * leaves out gets instead. Each is built when first asked for. The one connection the event
+ * answers (its `reply`) gets an Ack of its own, with its request id.
  */
 export class EncodedEvent {
   private receiverFrame: Buffer | undefined;
@@ -36,7 +38,14 @@ export class EncodedEvent {
    * originator as an Ack with the event's seq, so every client still sees every seq.
    */
   forSender(): Buffer {
-    this.senderFrame ??= textFrame({ action: 'Ack', of: this.event.message.action, seq: this.event.seq! });
+    this.senderFrame ??= textFrame({ action: 'Ack', of: this.event.message.action as AckFrame['of'], seq: this.event.seq! });
     return this.senderFrame;
+  }
+
+  /** The Ack answering the command of connection `conn`, when this event carries its reply (built for that one connection). */
+  replyFor(conn: string): AckFrame | undefined {
+    const reply = this.event.reply;
+    if (reply?.conn !== conn) return undefined;
+    return { action: 'Ack', of: reply.of, id: reply.id, seq: this.event.seq! };
   }
 }

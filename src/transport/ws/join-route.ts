@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Access } from '../../auth/access.js';
 import type { MediaRouter } from '../../cluster/media-router.js';
 import { isMediaCommand, type MediaCommand } from '../../protocol/client-messages.js';
-import { AppError, CloseCode, isAppError } from '../../protocol/errors.js';
+import { AppError, CloseCode, ERRORS, type ErrorSpec, isAppError } from '../../protocol/errors.js';
 import { JoinParams, JoinQuery } from '../../protocol/http.js';
 import type { RoomService } from '../../room/room-service.js';
 import type { Departures } from './departures.js';
@@ -33,22 +33,29 @@ export const joinRoute =
   ({ rooms, fanout, departures, media, access, sessionOptions, maxConnectionsPerAddress, node, log }: JoinRouteDeps): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+    /** The display name a join token gave, by request (checked before the upgrade, used after it). */
+    const tokenNames = new WeakMap<object, string>();
     /** Open WebSockets by client address, on this node. */
     const connectionsFrom = new Map<string, number>();
 
     const refOf = (session: Session) => ({ uuid: session.uuid, conn: session.conn, node });
     media.onMessage((to, message) => fanout.session(to.conn)?.notify(message));
 
-    const signal = async (session: Session, message: MediaCommand): Promise<void> => {
-      if (message.action === 'SessionDescription') return media.offer(session.room, refOf(session), message.sdp);
+    const signal = async (session: Session, message: MediaCommand): Promise<undefined> => {
+      // Refusals come back through media.onMessage, naming the command and its id.
+      if (message.action === 'SessionDescription') {
+        await media.offer(session.room, refOf(session), message.sdp, message.id);
+        return;
+      }
       // An empty candidate ends the client's gathering: the server's peer needs nothing for it.
       if (message.candidate === '') return;
-      return media.candidate(session.room, refOf(session), message.candidate, message.sdpMid ?? String(message.sdpMLineIndex ?? 0));
+      const mid = message.sdpMid ?? String(message.sdpMLineIndex ?? 0);
+      await media.candidate(session.room, refOf(session), message.candidate, mid, message.id);
     };
 
     const handlers: SessionHandlers = {
-      onMessage: (session, message) =>
-        isMediaCommand(message) ? signal(session, message) : rooms.act(session.room, session.uuid, message),
+      onMessage: (session, message, reply) =>
+        isMediaCommand(message) ? signal(session, message) : rooms.act(session.room, session.uuid, message, reply),
       onClose: (session, dropped) => {
         fanout.remove(session);
         if (dropped) departures.lost(session);
@@ -64,7 +71,9 @@ export const joinRoute =
       preHandler: async (request) => {
         const { room_name, uuid } = request.params as JoinParams;
         const { token } = request.query as JoinQuery;
-        await access.requireJoin({ token }, room_name, uuid);
+        const claims = await access.requireJoin({ token }, room_name, uuid);
+        // The token's name wins over the query's.
+        if (claims?.name !== undefined) tokenNames.set(request.raw, claims.name);
         if ((connectionsFrom.get(request.ip) ?? 0) >= maxConnectionsPerAddress) {
           throw new AppError('too_many_connections', `at most ${maxConnectionsPerAddress} connections from one address`);
         }
@@ -76,6 +85,7 @@ export const joinRoute =
       wsHandler: async (socket, request) => {
         const { room_name, uuid } = request.params;
         const lastSeq = request.query.last_seq === undefined ? undefined : Number(request.query.last_seq);
+        const displayName = tokenNames.get(request.raw) ?? request.query.name;
         const session = new Session(socket, request.raw.socket, room_name, uuid, sessionOptions, handlers, log);
         const address = request.ip;
         connectionsFrom.set(address, (connectionsFrom.get(address) ?? 0) + 1);
@@ -86,7 +96,7 @@ export const joinRoute =
         });
         try {
           await fanout.add(session);
-          const room = await rooms.join(room_name, uuid, session.conn, node);
+          const room = await rooms.join(room_name, uuid, session.conn, node, displayName);
           fanout.joinedAt(room_name, room.seq);
           if (lastSeq === undefined) {
             session.start(room);
@@ -105,8 +115,8 @@ export const joinRoute =
     });
   };
 
+/** A join failing after the upgrade closes with its error's close code (the registry's), else 1011. */
 function joinFailureCloseCode(error: AppError): number {
-  if (error.code === 'room_not_found') return CloseCode.roomDeleted;
-  if (error.code === 'unavailable' || error.code === 'room_full') return CloseCode.tryAgainLater;
-  return CloseCode.internalError;
+  const spec: ErrorSpec = ERRORS[error.code];
+  return spec.close ?? CloseCode.internalError;
 }

@@ -6,14 +6,17 @@ import {
   type ClientMessage,
   ClientMessageSchemas,
   isClientAction,
+  isMediaCommand,
+  isRequestId,
   type MediaCommand,
   type RoomCommand,
 } from '../../protocol/client-messages.js';
 import { AppError, CloseCode, type ErrorCode, isAppError } from '../../protocol/errors.js';
-import { errorFrame, type MediaMessage, type ServerFrame } from '../../protocol/server-messages.js';
+import { errorFrame, type MediaMessage, type RequestRef, type ServerFrame } from '../../protocol/server-messages.js';
 import { describeErrors, validatorFor } from '../../protocol/validator.js';
 import { type Room, viewOf } from '../../room/room.js';
-import { type RoomEvent, SeqCursor } from '../../room/room-event.js';
+import type { Reply, RoomEvent } from '../../room/room-event.js';
+import { SeqCursor } from '../../room/room-event.js';
 import { EncodedEvent } from './encoded-event.js';
 import { textFrame } from './frames.js';
 import type { Flushable, Outbox } from './outbox.js';
@@ -47,7 +50,12 @@ const ABUSE_WINDOW_MS = 10_000;
 const SLOW_CONSUMER_CLOSE_MS = 1000;
 
 export interface SessionHandlers {
-  onMessage(session: Session, message: RoomCommand | MediaCommand): Promise<void>;
+  /**
+   * A room command (with `reply` when its sender gave a request id) or signaling. A room command
+   * resolves to whether one of its commit's events carries the reply (the session then answers
+   * when it delivers that event); otherwise the session answers at once.
+   */
+  onMessage(session: Session, message: RoomCommand | MediaCommand, reply?: Reply): Promise<{ replied: boolean } | undefined>;
   /** `dropped`: the connection was lost (no close frame), as opposed to closed on purpose. */
   onClose(session: Session, dropped: boolean): void;
 }
@@ -137,7 +145,14 @@ export class Session implements Flushable {
       if (this.cursor.place(event.seq) === 'stale') return undefined;
       this.cursor.last = event.seq;
       delivery = event.leavesOut(this.uuid) ? 'ack' : 'event';
-      this.queue(delivery === 'ack' ? event.forSender() : event.forReceiver());
+      // The command this event answers was this connection's: its Ack, with its id, comes after the event (or instead of it).
+      const reply = event.replyFor(this.conn);
+      if (reply && delivery === 'ack') {
+        this.queue(textFrame(reply));
+      } else {
+        this.queue(delivery === 'ack' ? event.forSender() : event.forReceiver());
+        if (reply) this.send(reply);
+      }
     }
     if (event.event.close !== undefined) this.close(event.event.close);
     return delivery;
@@ -154,8 +169,9 @@ export class Session implements Flushable {
     this.close(CloseCode.serviceRestart);
   }
 
-  sendError(error: AppError): void {
-    this.send(errorFrame(error));
+  /** `about`: the command refused, when the error answers one. */
+  sendError(error: AppError, about?: Partial<RequestRef>): void {
+    this.send(errorFrame(error, about));
   }
 
   /** Closes the connection with `code`, after the frames queued for it. */
@@ -239,49 +255,67 @@ export class Session implements Flushable {
 
   private receive(data: RawData, isBinary: boolean): void {
     if (!this.admit()) return;
-    let message: ClientMessage;
-    try {
-      message = parseClientMessage(data, isBinary);
-    } catch (error) {
+    const parsed = parseClientMessage(data, isBinary);
+    if (!parsed.ok) {
       this.options.observer?.received('invalid');
-      this.sendError(error as AppError);
+      this.sendError(parsed.error, parsed.about);
       return;
     }
+    const { message } = parsed;
     this.options.observer?.received(message.action);
+    const about: RequestRef = { of: message.action, id: message.id };
     if (message.action === 'Ping') {
-      this.send({ action: 'Pong' });
+      this.send(message.id === undefined ? { action: 'Pong' } : { action: 'Pong', id: message.id });
       return;
     }
-    this.handlers.onMessage(this, message).catch((error: unknown) => {
-      if (isAppError(error)) {
-        this.sendError(error);
-      } else {
-        this.log.error({ err: error, room: this.room, uuid: this.uuid }, 'message failed');
-        this.sendError(new AppError('internal_error', 'internal server error'));
-      }
-    });
+    const reply: Reply | undefined = message.id === undefined ? undefined : { conn: this.conn, id: message.id, of: message.action };
+    this.handlers.onMessage(this, message, reply).then(
+      (answer) => {
+        // A room command nothing carried the answer of (it changed nothing): answered now, without a seq.
+        if (message.id !== undefined && !isMediaCommand(message) && !answer?.replied) {
+          this.send({ action: 'Ack', of: message.action, id: message.id });
+        }
+      },
+      (error: unknown) => {
+        if (isAppError(error)) {
+          this.sendError(error, about);
+        } else {
+          this.log.error({ err: error, room: this.room, uuid: this.uuid }, 'message failed');
+          this.sendError(new AppError('internal_error', 'internal server error'), about);
+        }
+      },
+    );
   }
 }
 
 const omitName = <T extends { name: string }>({ name: _name, ...rest }: T): Omit<T, 'name'> => rest;
 
-export function parseClientMessage(data: RawData, isBinary: boolean): ClientMessage {
-  if (isBinary) throw new AppError('invalid_message', 'binary frames are not accepted; send JSON text');
+/** A frame read: the message, or why it is refused and, as far as it can be trusted, which command it was. */
+export type Parsed = { ok: true; message: ClientMessage } | { ok: false; error: AppError; about?: Partial<RequestRef> };
+
+export function parseClientMessage(data: RawData, isBinary: boolean): Parsed {
+  const refuse = (error: AppError, about?: Partial<RequestRef>): Parsed => (about ? { ok: false, error, about } : { ok: false, error });
+  if (isBinary) return refuse(new AppError('invalid_message', 'binary frames are not accepted; send JSON text'));
   let value: unknown;
   try {
     value = JSON.parse(rawText(data));
   } catch {
-    throw new AppError('invalid_message', 'message is not valid JSON');
+    return refuse(new AppError('invalid_message', 'message is not valid JSON'));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new AppError('invalid_message', 'message must be a JSON object');
+    return refuse(new AppError('invalid_message', 'message must be a JSON object'));
   }
-  const action = (value as { action?: unknown }).action;
-  if (typeof action !== 'string') throw new AppError('invalid_message', 'action must be a string');
-  if (!isClientAction(action)) throw new AppError('unknown_action', `unknown action ${JSON.stringify(action)}`);
+  const { action, id } = value as { action?: unknown; id?: unknown };
+  if (typeof action !== 'string') return refuse(new AppError('invalid_message', 'action must be a string'));
+  // An id that is one is echoed from here on; `of` only once the action is one of ours.
+  if (!isClientAction(action)) {
+    return refuse(new AppError('unknown_action', `unknown action ${JSON.stringify(action)}`), isRequestId(id) ? { id } : undefined);
+  }
+  // From here the frame names a command: its refusal says which, and echoes its id when that is one.
+  const about: Partial<RequestRef> = isRequestId(id) ? { of: action, id } : { of: action };
   const validate = validatorFor(ClientMessageSchemas[action]);
-  if (!validate(value)) throw new AppError('invalid_message', `${action}: ${describeErrors(validate)}`);
-  return value as ClientMessage;
+  if (!validate(value)) return refuse(new AppError('invalid_message', `${action}: ${describeErrors(validate)}`), about);
+  return { ok: true, message: value as ClientMessage };
 }
 
 function rawText(data: RawData): string {
