@@ -165,6 +165,22 @@ describe('request ids, Ack and Error', () => {
     );
   });
 
+  test('a command sent before the RoomState arrives is answered too, after the RoomState', async () => {
+    for (let round = 0; round < 5; round++) {
+      const room = `early-${++roomCounter}`;
+      await createRoom(s.http, room, 'teacher');
+      const client = await WsClient.connect(`${s.ws}/api/room/join/${room}/teacher`);
+      // At once: the command may commit before the join (then the snapshot holds it) or after it.
+      client.send({ action: 'MoveSura', id_quran: 3, id: 'early' });
+      const ack = await client.next('Ack');
+      assert.deepEqual([ack.of, ack.id, typeof ack.seq], ['MoveSura', 'early', 'number']);
+      const state = client.received.find((m) => m.action === 'RoomState')!;
+      assert.ok(client.received.indexOf(state) < client.received.indexOf(ack), 'the RoomState first');
+      assert.ok(ack.seq <= state.seq ? state.id_quran === 3 : state.id_quran === null, JSON.stringify([state, ack]));
+      await client.close();
+    }
+  });
+
   test('Ping with an id is answered by Pong with the same id', async () => {
     const { master } = await classroom();
     master.send({ action: 'Ping', id: 'p-1' });

@@ -142,7 +142,12 @@ export class Session implements Flushable {
     if (event.seq === undefined) {
       this.queue(event.forReceiver());
     } else {
-      if (this.cursor.place(event.seq) === 'stale') return undefined;
+      if (this.cursor.place(event.seq) === 'stale') {
+        // Already had (a command sent before the snapshot, which includes it): its answer is still owed.
+        const reply = event.replyFor(this.conn);
+        if (reply) this.send(reply);
+        return undefined;
+      }
       this.cursor.last = event.seq;
       delivery = event.leavesOut(this.uuid) ? 'ack' : 'event';
       // The command this event answers was this connection's: its Ack, with its id, comes after the event (or instead of it).
