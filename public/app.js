@@ -111,7 +111,11 @@ $('aya-form').addEventListener('submit', (event) => {
 });
 $('mute-all').addEventListener('click', () => command({ action: 'MuteAll', result: true }));
 $('unmute-all').addEventListener('click', () => command({ action: 'MuteAll', result: false }));
-$('ask-correction').addEventListener('click', () => send({ action: 'OfferCorrection' }) && note('You asked the teacher for a correction'));
+// The correction queue is the room's: asking again while queued withdraws the request.
+$('ask-correction').addEventListener('click', () => {
+  if (state.corrections.includes(state.uuid)) send({ action: 'WithdrawCorrection' }) && note('You withdrew your correction request');
+  else send({ action: 'OfferCorrection' }) && note('You asked the teacher for a correction');
+});
 $('mute-self').addEventListener('click', () => send({ action: 'MuteUser', uuid: state.uuid, result: !state.muted.includes(state.uuid) }));
 
 function command(message) {
@@ -439,6 +443,9 @@ function render() {
   $('teacher-controls').classList.toggle('hidden', !iAmMaster);
   $('student-controls').classList.toggle('hidden', iAmMaster);
   $('mute-self').textContent = iAmMuted ? 'Unmute myself' : 'Mute myself';
+  const iAmQueued = state.corrections.includes(state.uuid);
+  $('ask-correction').textContent = iAmQueued ? 'Withdraw my correction request' : 'Ask for correction';
+  $('ask-correction').setAttribute('aria-pressed', String(iAmQueued));
   $('mute-self').setAttribute('aria-pressed', String(iAmMuted));
   mic?.getAudioTracks().forEach((track) => {
     track.enabled = !iAmMuted;
