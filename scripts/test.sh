@@ -9,6 +9,7 @@ echo "test: lint and format (Biome; \`npm run format\` fixes what it can), layer
 npm run --silent lint
 echo "test: type-checking"
 npx tsc -p test/tsconfig.json --noEmit
+npx tsc -p sdk/tsconfig.json --noEmit
 npx tsc -p bench/tsconfig.json --noEmit
 echo "test: running the test suite"
 mapfile -t files < <(find test -name '*.test.ts' | sort)

@@ -11,7 +11,6 @@ export interface WebSocketLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
   addEventListener(type: 'error', listener: (event: { message?: string; error?: unknown }) => void): void;
-  removeEventListener?(type: string, listener: (...args: never[]) => void): void;
   terminate?(): void;
 }
 
