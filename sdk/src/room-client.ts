@@ -517,7 +517,8 @@ export class RoomClient {
         else this.emitter.emit('error', new SdkError(frame.code, frame.message, { of: frame.of, id: frame.id }));
         return;
       case 'Pong':
-        if (this.keepAlivePing && frame.id === this.keepAlivePing.id) {
+        // (A server older than request ids answers without one: it still proves the connection alive.)
+        if (this.keepAlivePing && (frame.id === this.keepAlivePing.id || frame.id === undefined)) {
           this.clock.clearTimeout(this.keepAlivePing.timer);
           this.keepAlivePing = undefined;
           this.scheduleKeepAlive(attempt);

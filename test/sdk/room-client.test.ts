@@ -484,6 +484,14 @@ describe('RoomClient: resume', () => {
     assert.equal(t.ws.last().query.get('last_seq'), '2');
   });
 
+  test('a Pong without id (a server older than request ids) still answers the keep-alive', async () => {
+    const t = await joined({ keepAlive: { intervalMs: 1000, timeoutMs: 500 } });
+    await t.clock.advance(1000);
+    t.ws.last().receive({ action: 'Pong' });
+    await t.clock.advance(900);
+    assert.equal(t.client.status.status, 'connected');
+  });
+
   test('simulateDrop() loses the connection like a network would, and the client resumes', async () => {
     const t = await joined();
     const first = t.ws.last();
