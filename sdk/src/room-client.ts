@@ -15,7 +15,7 @@ import {
 } from './reconnect.js';
 import { applyEvent, eventOfBareAck, eventOfCommand, fromRoomState, placeSeq, type RoomSnapshot } from './room-state.js';
 import { globalWebSocket, messageText, OPEN, type WebSocketConstructor, type WebSocketLike } from './socket.js';
-import { diagnoseRefusal, type TokenProvider, TokenSource } from './tokens.js';
+import { diagnoseRefusal, type TokenProvider, TokenSource, type UpgradeRefusal } from './tokens.js';
 import {
   type AckFrame,
   type ErrorFrame,
@@ -200,6 +200,8 @@ export class RoomClient {
   private generation = 0;
   /** Failed attempts since the last stable connection: the backoff's exponent. */
   private failures = 0;
+  /** Immediate reconnects since the last stable connection: only the first is immediate. */
+  private immediate = 0;
   /** 401 refusals in a row: the first is retried at once with a new token. */
   private unauthorized = 0;
   private urlIndex = 0;
@@ -607,7 +609,10 @@ export class RoomClient {
   }
 
   private onClose(attempt: Attempt, code: number, reason: string): void {
-    if (this.attempt !== attempt) return;
+    if (this.attempt !== attempt) {
+      this.abandoned.delete(attempt.socket);
+      return;
+    }
     this.attempt = null;
     this.clock.clearTimeout(attempt.timer);
     if (attempt.phase === 'opening') {
@@ -629,10 +634,10 @@ export class RoomClient {
       this.finish(terminal, attempt.joinError?.message ?? terminalMessage(terminal));
       return;
     }
-    if (attempt.phase === 'live' && this.clock.now() - attempt.syncedAt >= this.backoff.stableAfterMs) this.failures = 0;
+    this.noteStability(attempt);
     if (cause.kind === 'service_restart') {
       this.urlIndex += 1;
-      this.scheduleRetry(cause, 0);
+      this.retrySoon(cause);
       return;
     }
     this.scheduleRetry(attempt.joinError ? { ...cause, errorCode: attempt.joinError.code, message: attempt.joinError.message } : cause);
@@ -640,7 +645,15 @@ export class RoomClient {
 
   /** The upgrade failed: find out why, then stop for good, get a new token, or retry later. */
   private async onRefused(attempt: Attempt): Promise<void> {
-    const refusal = await diagnoseRefusal(attempt.url, attempt.lastError, this.fetchImpl);
+    // A probe that hangs must not stall the policy: after connectTimeoutMs the cause is unknown.
+    let timer: unknown;
+    const refusal = await Promise.race([
+      diagnoseRefusal(attempt.url, attempt.lastError, this.fetchImpl),
+      new Promise<UpgradeRefusal>((resolve) => {
+        timer = this.clock.setTimeout(() => resolve({}), this.connectTimeoutMs);
+      }),
+    ]);
+    this.clock.clearTimeout(timer);
     if (this.connection.status === 'closed' || this.attempt !== null || this.retry.scheduled) return;
     const cause: DropCause = { kind: 'refused' };
     if (refusal.status !== undefined) cause.status = refusal.status;
@@ -676,7 +689,26 @@ export class RoomClient {
     this.stopKeepAlive();
     this.commands.failAll('not_connected');
     this.joinMode = mode;
-    this.scheduleRetry(cause, 0);
+    this.noteStability(attempt);
+    this.retrySoon(cause);
+  }
+
+  /** A connection that stayed up `stableAfterMs` starts the backoff over. */
+  private noteStability(attempt: Attempt): void {
+    if (attempt.phase === 'live' && this.clock.now() - attempt.syncedAt >= this.backoff.stableAfterMs) {
+      this.failures = 0;
+      this.immediate = 0;
+    }
+  }
+
+  /**
+   * At once (a node shutting down, a gap, a resync), the first time since the last stable
+   * connection; after that with the backoff, so a server that keeps doing it cannot spin the client.
+   */
+  private retrySoon(cause: DropCause): void {
+    this.immediate += 1;
+    if (this.immediate === 1) this.scheduleRetry(cause, 0);
+    else this.scheduleRetry(cause);
   }
 
   /** Attempt the next connection after `delayMs` (default: the backoff's next delay). */

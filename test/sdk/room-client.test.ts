@@ -350,6 +350,23 @@ describe('RoomClient: resume', () => {
     assert.equal(t.client.state!.aya, 9);
   });
 
+  test('a server that keeps skipping seqs cannot spin the client: only the first resume is immediate until a stable connection', async () => {
+    const t = await joined();
+    t.ws.last().receive({ action: 'ClickAya', aya: 1, seq: 9 });
+    assert.equal(reconnecting(t.statuses).at(-1)?.delayMs, 0);
+    await t.clock.advance(0);
+    t.ws.last().open();
+    t.ws.last().receive({ action: 'Resumed', last_seq: 2 });
+    t.ws.last().receive({ action: 'ClickAya', aya: 1, seq: 9 });
+    assert.ok(reconnecting(t.statuses).at(-1)!.delayMs > 0, 'the second one waits for the backoff');
+    await t.clock.advance(10_000);
+    t.ws.last().open();
+    t.ws.last().receive({ action: 'Resumed', last_seq: 2 });
+    await t.clock.advance(5000);
+    t.ws.last().receive({ action: 'ClickAya', aya: 1, seq: 9 });
+    assert.equal(reconnecting(t.statuses).at(-1)?.delayMs, 0, 'after a stable connection: at once again');
+  });
+
   test('a lost connection resumes with last_seq after the backoff; the others never see a gap', async () => {
     const t = await joined();
     t.ws.last().receive({ action: 'NewUser', uuid: 'bilal', seq: 3 });
@@ -752,6 +769,21 @@ describe('RoomClient: refused joins and tokens', () => {
       t.ws.sockets.map((socket) => new URL(socket.url).host),
       ['a', 'b', 'a', 'b', 'a'],
     );
+    t.client.close();
+  });
+
+  test('a refusal probe that hangs is given up after the connect timeout: the cause is unknown, the client retries', async () => {
+    const t = setup({ fetch: () => new Promise(() => undefined), connectTimeoutMs: 2000 });
+    void t.client.connect();
+    await settle();
+    t.ws.last().refuse();
+    await t.clock.advance(1999);
+    assert.equal(reconnecting(t.statuses).length, 0);
+    await t.clock.advance(1);
+    const status = reconnecting(t.statuses).at(-1)!;
+    assert.deepEqual(status.cause, { kind: 'refused' });
+    await t.clock.advance(status.delayMs);
+    assert.equal(t.ws.sockets.length, 2);
     t.client.close();
   });
 
