@@ -430,8 +430,11 @@ export class RoomClient {
     try {
       socket = new this.WebSocketClass(url);
     } catch (error) {
-      this.debug('the WebSocket could not be created', error);
-      this.scheduleRetry({ kind: 'refused', message: String(error) });
+      // A URL the WebSocket refuses (a SyntaxError) stays refused: retrying cannot help.
+      this.finish(
+        'invalid_request',
+        `the WebSocket could not be created for ${redact(url)}: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return;
     }
     const attempt: Attempt = {

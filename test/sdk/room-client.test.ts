@@ -787,6 +787,17 @@ describe('RoomClient: refused joins and tokens', () => {
     t.client.close();
   });
 
+  test('a URL the WebSocket refuses stops for good (invalid_request)', async () => {
+    class Refusing {
+      constructor(url: string) {
+        throw new SyntaxError(`invalid URL ${url}`);
+      }
+    }
+    const t = setup({ WebSocket: Refusing as never, url: 'not a url' });
+    assert.equal((await rejection(t.client.connect())).code, 'invalid_request');
+    assert.equal(t.client.status.status === 'closed' && t.client.status.reason, 'invalid_request');
+  });
+
   test('a join that fails after the upgrade (Error, then 1013) is retried', async () => {
     const t = setup();
     void t.client.connect();
