@@ -7,7 +7,8 @@
 // types the compiler resolves here. It then checks the result: no JavaScript reaches outside the
 // package, no declaration imports a package, and the declarations type-check on their own.
 //
-// Usage: node sdk/scripts/build.mjs (or `npm run build:sdk` at the root, `npm run build` in sdk/).
+// Usage: node sdk/scripts/build.mjs [--out <dir>] (or `npm run build:sdk` at the root, `npm run build`
+// in sdk/). The output goes to sdk/dist unless --out names another directory (tests build their own).
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -16,7 +17,8 @@ import ts from 'typescript';
 
 const sdk = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(sdk, '..');
-const dist = join(sdk, 'dist');
+const outFlag = process.argv.indexOf('--out');
+const dist = outFlag >= 0 && process.argv[outFlag + 1] ? resolve(process.argv[outFlag + 1]) : join(sdk, 'dist');
 const staging = mkdtempSync(join(tmpdir(), 'wigglypuff-sdk-'));
 
 function fail(message) {
