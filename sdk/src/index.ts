@@ -11,6 +11,33 @@ export {
   type RTCIceServerLike,
   toRTCIceServers,
 } from './admin-client.js';
+export { AudioError, type AudioErrorCode } from './audio/audio-error.js';
+export { type AudioDevice, type AudioDevices, DEFAULT_MICROPHONE_CONSTRAINTS } from './audio/devices.js';
+export type { AudioQuality, MicrophoneQuality, QualityLevel, StreamQuality } from './audio/quality.js';
+export {
+  type AudioStatus,
+  DEFAULT_AUDIO_SLOTS,
+  type MicrophoneOptions,
+  type MicrophoneState,
+  type NegotiationEvent,
+  type NegotiationReason,
+  RoomAudio,
+  type RoomAudioEvents,
+  type RoomAudioOptions,
+} from './audio/room-audio.js';
+export type {
+  AudioElementLike,
+  IceServerLike,
+  MediaDeviceInfoLike,
+  MediaDevicesLike,
+  MediaStreamLike,
+  PeerConnectionConstructor,
+  PeerConnectionLike,
+  StatsReportLike,
+  TrackLike,
+  TransceiverLike,
+} from './audio/rtc.js';
+export { fromActiveSpeakers, isSpeaking, type Speakers, slotOf } from './audio/speakers.js';
 export { type Clock, systemClock } from './clock.js';
 export type { CommandResult } from './commands.js';
 export { Emitter, type EventMap, type Listener } from './emitter.js';

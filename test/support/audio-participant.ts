@@ -1,22 +1,24 @@
 /**
  * A room member with real WebRTC audio (libwebrtc via @roamhq/wrtc), for tests that prove who hears
- * whom through the SFU. It joins over the room WebSocket (WsClient), sends a continuous sine as its
- * microphone (or nothing: listen-only) and tells which tones it receives on its receive slots.
+ * whom through the SFU. It is the SDK: a RoomClient (over `ws`) joins the room and a RoomAudio does
+ * the audio recipe, with the tone of a ToneSource as its microphone (handed to the SDK as
+ * getUserMedia's track), or none (listen-only); a ToneDetector listens to the receive slots the SDK
+ * reports (`track` events) and tells which tones arrive on them. MediaReconnect, MediaClosed, a
+ * resumed connection and an ICE failure are the SDK's to handle (an offer again, by itself).
  *
- * Signaling, over the room WebSocket:
- *   → {"action":"SessionDescription","type":"offer","sdp"}
- *   → {"action":"ICECandidate","candidate","sdpMid","sdpMLineIndex"}   (trickle, one per local candidate)
- *   ← {"action":"SessionDescription","type":"answer","sdp"}
- *   ← {"action":"ICECandidate","candidate","sdpMid","sdpMLineIndex"}
- *   ← {"action":"ActiveSpeakers","uuids":[...],"slots":[uuid|null, ...]}
- *   ← {"action":"MediaReconnect"}   throw the PeerConnection away, offer again (done automatically)
- *   ← {"action":"MediaClosed"}
- * The offer: first a sendonly transceiver with the microphone track (none when listen-only), then
- * `audio_slots` (from RoomState, default 3) recvonly transceivers: receive slot i is the i-th.
- *
- * Every message also stays in the WsClient's unread queue, so a test can still `ws.next('ActiveSpeakers')`.
+ * `ws` is a WsClient over the SDK's current socket: every frame the server sends on it stays in its
+ * unread queue, so a test can still `ws.next('ActiveSpeakers')` or `ws.next('MuteUser')`, and
+ * `ws.send()` still sends raw frames (a bogus candidate, a MuteUser without id) on the SDK's socket.
+ * The one exception: ClickAya, MoveSura and MuteAll without an id go through the RoomClient's
+ * commands, because the server answers their sender with a bare Ack (no event, no id) whose content
+ * the RoomClient cannot rebuild; it would rejoin for a fresh state (a `resync`) and renegotiate the
+ * audio, which a test sending them raw never meant. Their Ack still reaches `ws` (with an id).
  */
 
+import WebSocket from 'ws';
+import { RoomAudio, type RoomAudioOptions } from '../../sdk/src/audio/room-audio.js';
+import type { MediaDevicesLike, PeerConnectionConstructor } from '../../sdk/src/audio/rtc.js';
+import { RoomClient } from '../../sdk/src/room-client.js';
 import { DEFAULT_LISTEN_FOR, ToneDetector, ToneSource } from './tone-media.js';
 import { RTCPeerConnection } from './wrtc.js';
 import { type Message, WsClient } from './ws-client.js';
@@ -35,7 +37,7 @@ export interface AudioParticipantOptions {
   toneHz?: number | null;
   /** 0..1 of full scale (default 0.3). */
   amplitude?: number;
-  /** Appended to the join URL, e.g. `?last_seq=4` (then the server must still answer with RoomState). */
+  /** Appended to the first join URL, e.g. `?last_seq=4` (then the server must still answer with RoomState). */
   query?: string;
   /** Frequencies hears() looks for (default 440, 550, ..., 1320: 110 Hz apart). */
   listenFor?: number[];
@@ -45,12 +47,12 @@ export interface AudioParticipantOptions {
   threshold?: number;
   /** Number of receive slots to offer, overriding RoomState's `audio_slots`. */
   slots?: number;
-  /** Offer again by itself when MediaReconnect comes (default true). */
-  autoReconnect?: boolean;
   /** ICE servers of the PeerConnection (default none: host candidates only). */
   iceServers?: RTCIceServer[];
   /** How long join() waits for RoomState (default 5000 ms). */
   joinTimeoutMs?: number;
+  /** More RoomAudio options (e.g. `iceServers: undefined` for the server's, `mediaDevices` with several inputs). */
+  audio?: Partial<RoomAudioOptions>;
 }
 
 export interface ActiveSpeakers {
@@ -69,14 +71,12 @@ export interface InboundStats {
   byMid: Record<string, number>;
 }
 
-/** One PeerConnection and its offer/answer exchange; replaced as a whole by reconnectMedia(). */
-interface MediaSession {
-  pc: RTCPeerConnection;
-  generation: number;
-  offerSent: boolean;
-  remoteSet: boolean;
-  localCandidates: Message[];
-  remoteCandidates: RTCIceCandidateInit[];
+/** The commands whose sender gets a bare Ack instead of the event (see the file's comment). */
+const SENDER_LEFT_OUT = new Set(['ClickAya', 'MoveSura', 'MuteAll']);
+
+/** getUserMedia that opens `track`: a ToneSource as the microphone. */
+export function toneDevices(track: MediaStreamTrack): MediaDevicesLike {
+  return { getUserMedia: async () => ({ getAudioTracks: () => [track] }) };
 }
 
 export class AudioParticipant {
@@ -84,7 +84,7 @@ export class AudioParticipant {
   onMediaReconnect = 0;
   /** Incremented for each MediaClosed the server sent. */
   mediaClosed = 0;
-  /** Offers sent and answers applied, over every PeerConnection. */
+  /** Offers sent and answers received, over every PeerConnection. */
   offers = 0;
   answers = 0;
   /** The SDP of the last answer received for the current offer (kept as it arrives, before it is applied). */
@@ -94,7 +94,7 @@ export class AudioParticipant {
   readonly activeSpeakersHistory: ActiveSpeakers[] = [];
   /** `Error` messages the server sent on the socket. */
   readonly serverErrors: Message[] = [];
-  /** Failures of the signaling or media machinery (never thrown as unhandled rejections). */
+  /** Failures of the signaling or media machinery (the SDK's audio `error` events, socket errors). */
   readonly errors: unknown[] = [];
   /** Answers ignored because no offer was waiting for one (e.g. an answer to a replaced PeerConnection). */
   readonly ignoredMessages: Message[] = [];
@@ -103,29 +103,24 @@ export class AudioParticipant {
   readonly detector: ToneDetector;
   /** The microphone; null for a listen-only participant. */
   readonly source: ToneSource | null;
+  /** The SDK's room client and audio this participant is. */
+  readonly client: RoomClient;
+  readonly audio: RoomAudio;
 
-  private session: MediaSession | undefined;
+  private view: WsClient | undefined;
+  private firstState: Message | undefined;
+  private slotCount = 0;
   private generation = 0;
-  private chain: Promise<void> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly pending = new Set<() => void>();
-  private readonly autoReconnect: boolean;
-  private readonly iceServers: RTCIceServer[];
-  private readonly messageListener = (data: unknown, isBinary: boolean) => this.onSocketMessage(data, isBinary);
-  private readonly errorListener = (error: unknown) => this.errors.push(error);
 
   private constructor(
-    readonly ws: WsClient,
-    /** The RoomState the join answered with. */
-    readonly state: Message,
+    wsBase: string,
+    room: string,
     readonly uuid: string,
-    /** Number of receive slots offered. */
-    readonly slots: number,
     options: AudioParticipantOptions,
   ) {
-    this.autoReconnect = options.autoReconnect ?? true;
-    this.iceServers = options.iceServers ?? [];
     const detectorOptions: ConstructorParameters<typeof ToneDetector>[0] = { listenFor: options.listenFor ?? DEFAULT_LISTEN_FOR };
     if (options.windowMs !== undefined) detectorOptions.windowMs = options.windowMs;
     if (options.threshold !== undefined) detectorOptions.threshold = options.threshold;
@@ -134,50 +129,121 @@ export class AudioParticipant {
       options.toneHz === null || options.toneHz === undefined
         ? null
         : new ToneSource({ hz: options.toneHz, amplitude: options.amplitude ?? 0.3 });
-    ws.socket.on('message', this.messageListener);
-    ws.socket.on('error', this.errorListener);
+
+    // The SDK's sockets are `ws` WebSockets; each one gets a WsClient view as it is made.
+    const participant = this;
+    let query = options.query;
+    class ViewedWebSocket extends WebSocket {
+      constructor(url: string) {
+        const extra = query ? (url.includes('?') ? `&${query.replace(/^\?/, '')}` : query) : '';
+        query = undefined;
+        super(url + extra);
+        participant.view = WsClient.over(this, (message) => participant.sendRaw(this, message));
+        this.on('error', (error) => participant.errors.push(error));
+      }
+    }
+    this.client = new RoomClient({
+      url: wsBase,
+      room,
+      uuid,
+      WebSocket: ViewedWebSocket,
+      RTCPeerConnection,
+      // The stand-in server of test/unit/audio-participant.test.ts does not answer Ping.
+      keepAlive: false,
+    });
+    this.audio = new RoomAudio(this.client, {
+      microphone: this.source !== null,
+      ...(this.source ? { mediaDevices: toneDevices(this.source.track) } : {}),
+      RTCPeerConnection: RTCPeerConnection as unknown as PeerConnectionConstructor,
+      createAudioElement: null,
+      iceServers: options.iceServers ?? [],
+      ...(options.slots === undefined ? {} : { slots: options.slots }),
+      ...options.audio,
+    });
+    this.client.on('event', (frame) => {
+      const message = frame as Message;
+      if (message.action === 'RoomState') this.firstState ??= message;
+      if (message.action === 'Error') this.serverErrors.push(message);
+    });
+    this.client.on('media', (message) => {
+      if (message.action === 'MediaReconnect') this.onMediaReconnect++;
+      else if (message.action === 'MediaClosed') this.mediaClosed++;
+      else if (message.action === 'ActiveSpeakers') {
+        const speakers: ActiveSpeakers = {
+          uuids: Array.isArray(message.uuids) ? message.uuids : [],
+          slots: Array.isArray(message.slots) ? message.slots : [],
+          at: performance.now(),
+        };
+        this.activeSpeakers = speakers;
+        this.activeSpeakersHistory.push(speakers);
+      }
+    });
+    this.audio.on('negotiation', (event) => {
+      if (event.kind === 'offer') this.offers++;
+      else if (event.kind === 'answer') {
+        this.answers++;
+        this.lastAnswer = event.sdp;
+      } else this.ignoredMessages.push(event.message as Message);
+    });
+    this.audio.on('error', (error) => this.errors.push(error));
+    this.audio.on('peerconnection', (pc) => {
+      const generation = ++this.generation;
+      pc.addEventListener('connectionstatechange', () => {
+        this.connectionStates.push({ generation, state: pc.connectionState as RTCPeerConnectionState, at: performance.now() });
+      });
+    });
+    // The SDK says `null` before it closes a PeerConnection: the sinks stop before their tracks end.
+    this.audio.on('track', (slot, track) => {
+      if (this.closed) return;
+      if (track) this.detector.attach(slot, track as MediaStreamTrack);
+      else this.detector.detachAll();
+    });
   }
 
   /**
    * Joins `room` as `uuid` over the WebSocket at `wsBase` (`ws://host:port`), waits for RoomState,
-   * sends the offer, then starts the microphone; resolves once the offer is sent (see
-   * waitForConnected). On failure the socket is closed and the error rethrown.
+   * starts the SDK's audio and the microphone; resolves once the offer is sent (see
+   * waitForConnected). A join whose first attempt fails, or that gets no RoomState within
+   * joinTimeoutMs, rejects (the SDK would retry): the participant is closed and the error rethrown.
    */
   static async join(wsBase: string, room: string, uuid: string, options: AudioParticipantOptions = {}): Promise<AudioParticipant> {
-    // As WsClient.join, but the socket is closed again when RoomState does not come.
-    const client = await WsClient.connect(`${wsBase}/api/room/join/${room}/${uuid}${options.query ?? ''}`);
-    let state: Message;
+    const participant = new AudioParticipant(wsBase, room, uuid, options);
     try {
-      state = await client.next('RoomState', options.joinTimeoutMs ?? 5000);
-    } catch (error) {
-      await closeSocket(client);
-      throw error;
-    }
-    return AudioParticipant.start(client, state, uuid, options);
-  }
-
-  /** Starts audio on a WebSocket that has already joined (`state`: the RoomState it received). */
-  static async start(ws: WsClient, state: Message, uuid: string, options: AudioParticipantOptions = {}): Promise<AudioParticipant> {
-    let participant: AudioParticipant | undefined;
-    try {
-      const slots = options.slots ?? state.audio_slots ?? DEFAULT_AUDIO_SLOTS;
+      await participant.connect(options.joinTimeoutMs ?? 5000);
+      const slots = options.slots ?? participant.state.audio_slots ?? DEFAULT_AUDIO_SLOTS;
       if (!Number.isInteger(slots) || slots < 0)
         throw new Error(`${uuid}: audio_slots must be an integer >= 0, got ${JSON.stringify(slots)}`);
-      participant = new AudioParticipant(ws, state, uuid, slots, options);
-      await participant.enqueue(() => participant!.negotiate());
+      participant.slotCount = slots;
+      await participant.audio.start();
       // The microphone's real time starts once the offer is out.
       participant.source?.start();
       return participant;
     } catch (error) {
-      if (participant) await participant.close();
-      else await closeSocket(ws);
+      await participant.close();
       throw error;
     }
   }
 
-  /** The current PeerConnection (a new one after each reconnectMedia()). */
+  /** The WsClient over the SDK's current socket (a new one after each reconnect). */
+  get ws(): WsClient {
+    if (!this.view) throw new Error(`${this.uuid}: no socket yet`);
+    return this.view;
+  }
+
+  /** The RoomState the join answered with. */
+  get state(): Message {
+    if (!this.firstState) throw new Error(`${this.uuid}: no RoomState yet`);
+    return this.firstState;
+  }
+
+  /** Number of receive slots offered. */
+  get slots(): number {
+    return this.slotCount;
+  }
+
+  /** The current PeerConnection (a new one after each reconnectMedia(); the last one, closed, after close()). */
   get pc(): RTCPeerConnection {
-    return this.session!.pc;
+    return this.audio.peerConnection as unknown as RTCPeerConnection;
   }
 
   /** Whether close() was called. */
@@ -245,7 +311,7 @@ export class AudioParticipant {
 
   /** Resolves once the current PeerConnection's connectionState is 'connected'. */
   waitForConnected(timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
-    return this.waitFor('the PeerConnection to connect', () => this.session?.pc.connectionState === 'connected', timeoutMs);
+    return this.waitFor('the PeerConnection to connect', () => this.currentPc()?.connectionState === 'connected', timeoutMs);
   }
 
   /** Resolves once an ActiveSpeakers that satisfies `predicate` has arrived (the last one is checked). */
@@ -258,9 +324,9 @@ export class AudioParticipant {
   /** Inbound audio RTP counters of the current PeerConnection (they start again at 0 after reconnectMedia()). */
   async inboundStats(): Promise<InboundStats> {
     const stats: InboundStats = { packetsReceived: 0, bytesReceived: 0, byMid: {} };
-    const session = this.session;
-    if (!session || this.closed) return stats;
-    const report = await session.pc.getStats();
+    const pc = this.currentPc();
+    if (!pc || this.closed) return stats;
+    const report = await pc.getStats();
     report.forEach((entry: Record<string, any>) => {
       if (entry.type !== 'inbound-rtp' || (entry.kind ?? entry.mediaType) !== 'audio') return;
       const packets = Number(entry.packetsReceived ?? 0);
@@ -274,10 +340,10 @@ export class AudioParticipant {
 
   /** The current PeerConnection's audio stats entries of one type (e.g. `outbound-rtp`); none when closed. */
   async audioStats(type: string): Promise<Record<string, any>[]> {
-    const session = this.session;
-    if (!session || this.closed) return [];
+    const pc = this.currentPc();
+    if (!pc || this.closed) return [];
     const entries: Record<string, any>[] = [];
-    (await session.pc.getStats()).forEach((entry: Record<string, any>) => {
+    (await pc.getStats()).forEach((entry: Record<string, any>) => {
       if (entry.type === type && (entry.kind ?? entry.mediaType) === 'audio') entries.push(entry);
     });
     return entries;
@@ -303,13 +369,14 @@ export class AudioParticipant {
 
   /**
    * Closes the PeerConnection and does the whole offer again with a new one (same microphone track,
-   * same slots; received audio history is kept). Done by itself when MediaReconnect arrives.
+   * same slots; received audio history is kept): the SDK's renegotiate(). The SDK does it by itself
+   * on MediaReconnect, MediaClosed, a resumed connection and an ICE failure.
    */
   reconnectMedia(): Promise<void> {
-    return this.enqueue(() => this.negotiate());
+    return this.audio.renegotiate();
   }
 
-  /** Stops the microphone, the sinks, every timer and wait, closes the PeerConnection and the socket. Idempotent. */
+  /** Stops the microphone, the sinks, every timer and wait, the SDK's audio and its room client (a clean close). Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -317,7 +384,7 @@ export class AudioParticipant {
 
   /** A line for failure messages. */
   describe(): string {
-    const pc = this.session?.pc;
+    const pc = this.currentPc();
     const speakers = this.activeSpeakers ? ` activeSpeakers slots ${JSON.stringify(this.activeSpeakers.slots)};` : '';
     const errors = this.errors.length
       ? ` errors: ${this.errors.map((e) => (e instanceof Error ? e.message : String(e))).join(' | ')};`
@@ -325,9 +392,14 @@ export class AudioParticipant {
     const serverErrors = this.serverErrors.length ? ` server errors: ${JSON.stringify(this.serverErrors)};` : '';
     return (
       `${this.uuid}: ${this.detector.describe()}; pc ${pc?.connectionState ?? 'none'} (ice ${pc?.iceConnectionState ?? '-'}, ` +
-      `signaling ${pc?.signalingState ?? '-'}), ${this.offers} offers, ${this.answers} answers, ` +
+      `signaling ${pc?.signalingState ?? '-'}), audio ${this.audio.status.status}, room ${this.client.status.status}, ` +
+      `${this.offers} offers, ${this.answers} answers, ` +
       `${this.onMediaReconnect} MediaReconnect, ${this.mediaClosed} MediaClosed;${speakers}${errors}${serverErrors}`
     );
+  }
+
+  private currentPc(): RTCPeerConnection | null {
+    return this.audio.peerConnection as unknown as RTCPeerConnection | null;
   }
 
   private microphone(what: string): ToneSource {
@@ -335,164 +407,72 @@ export class AudioParticipant {
     return this.source;
   }
 
-  /** Runs signaling steps one at a time, in the order the messages came; failures are recorded. */
-  private enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.chain.then(task);
-    this.chain = run.catch((error: unknown) => {
-      this.errors.push(error);
-    });
-    return run;
-  }
-
-  private signal(message: Message): void {
-    if (this.closed || this.ws.socket.readyState !== this.ws.socket.OPEN) return;
-    this.ws.send(message);
-  }
-
-  private onSocketMessage(data: unknown, isBinary: boolean): void {
-    if (isBinary || this.closed) return;
-    let message: Message;
-    try {
-      message = JSON.parse(String(data)) as Message;
-    } catch {
+  /** `ws.send()`: raw on `socket`, but for the commands whose sender the server leaves out (see the file's comment). */
+  private sendRaw(socket: WebSocket, message: unknown): void {
+    const frame = typeof message === 'string' ? safeParse(message) : (message as Message);
+    if (frame && typeof frame === 'object' && SENDER_LEFT_OUT.has(frame.action) && frame.id === undefined) {
+      const command =
+        frame.action === 'ClickAya'
+          ? this.client.clickAya(frame.aya)
+          : frame.action === 'MoveSura'
+            ? this.client.moveSura(frame.id_quran)
+            : frame.result === false
+              ? this.client.unmuteAll()
+              : this.client.muteAll();
+      // A refusal still reaches `ws` as its Error frame.
+      command.catch(() => undefined);
       return;
     }
-    switch (message.action) {
-      case 'SessionDescription':
-        void this.enqueue(() => this.applyAnswer(message)).catch(() => {});
-        break;
-      case 'ICECandidate':
-        void this.enqueue(() => this.addRemoteCandidate(message)).catch(() => {});
-        break;
-      case 'ActiveSpeakers': {
-        const speakers: ActiveSpeakers = {
-          uuids: Array.isArray(message.uuids) ? message.uuids : [],
-          slots: Array.isArray(message.slots) ? message.slots : [],
-          at: performance.now(),
-        };
-        this.activeSpeakers = speakers;
-        this.activeSpeakersHistory.push(speakers);
-        break;
-      }
-      case 'MediaReconnect':
-        this.onMediaReconnect++;
-        if (this.autoReconnect) void this.enqueue(() => this.negotiate()).catch(() => {});
-        break;
-      case 'MediaClosed':
-        this.mediaClosed++;
-        break;
-      case 'Error':
-        this.serverErrors.push(message);
-        break;
-    }
+    socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 
-  /** Builds a new PeerConnection per the recipe and sends its offer (closing the previous one). */
-  private async negotiate(): Promise<void> {
-    if (this.closed) return;
-    this.teardownSession();
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    const session: MediaSession = {
-      pc,
-      generation: ++this.generation,
-      offerSent: false,
-      remoteSet: false,
-      localCandidates: [],
-      remoteCandidates: [],
-    };
-    this.session = session;
-    pc.onicecandidate = (event) => {
-      const candidate = event.candidate;
-      // null: gathering is over; an empty candidate string is the same in some stacks. Nothing to send.
-      if (!candidate?.candidate || this.session !== session) return;
-      const message = {
-        action: 'ICECandidate',
-        candidate: candidate.candidate,
-        sdpMid: candidate.sdpMid,
-        sdpMLineIndex: candidate.sdpMLineIndex,
-      };
-      if (session.offerSent) this.signal(message);
-      else session.localCandidates.push(message);
-    };
-    pc.onconnectionstatechange = () => {
-      this.connectionStates.push({ generation: session.generation, state: pc.connectionState, at: performance.now() });
-    };
-    if (this.source) pc.addTransceiver(this.source.track, { direction: 'sendonly' });
-    for (let slot = 0; slot < this.slots; slot++) {
-      const transceiver = pc.addTransceiver('audio', { direction: 'recvonly' });
-      this.detector.attach(slot, transceiver.receiver.track);
-    }
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    if (this.closed || this.session !== session) return;
-    this.signal({ action: 'SessionDescription', type: 'offer', sdp: offer.sdp });
-    this.offers++;
-    session.offerSent = true;
-    for (const message of session.localCandidates.splice(0)) this.signal(message);
-  }
-
-  private async applyAnswer(message: Message): Promise<void> {
-    const session = this.session;
-    if (this.closed || !session) return;
-    if (message.type !== 'answer' || typeof message.sdp !== 'string' || session.pc.signalingState !== 'have-local-offer') {
-      this.ignoredMessages.push(message);
-      return;
-    }
-    // Kept before it is applied: the connection may be up before setRemoteDescription's promise settles.
-    this.lastAnswer = message.sdp;
-    await session.pc.setRemoteDescription({ type: 'answer', sdp: message.sdp });
-    if (this.session !== session) return;
-    session.remoteSet = true;
-    this.answers++;
-    for (const candidate of session.remoteCandidates.splice(0)) {
-      await this.addCandidate(session, candidate);
-    }
-  }
-
-  private async addRemoteCandidate(message: Message): Promise<void> {
-    const session = this.session;
-    if (this.closed || !session) return;
-    if (typeof message.candidate !== 'string' || message.candidate === '') return; // end of candidates
-    const candidate: RTCIceCandidateInit = { candidate: message.candidate };
-    if (message.sdpMid !== undefined) candidate.sdpMid = message.sdpMid;
-    if (message.sdpMLineIndex !== undefined) candidate.sdpMLineIndex = message.sdpMLineIndex;
-    if (session.remoteSet) await this.addCandidate(session, candidate);
-    else session.remoteCandidates.push(candidate);
-  }
-
-  private async addCandidate(session: MediaSession, candidate: RTCIceCandidateInit): Promise<void> {
-    if (this.session !== session || this.closed) return;
+  private async connect(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    let off: (() => void) | undefined;
     try {
-      await session.pc.addIceCandidate(candidate);
-    } catch (error) {
-      this.errors.push(new Error(`${this.uuid}: addIceCandidate(${JSON.stringify(candidate)}) failed: ${String(error)}`));
-    }
-  }
-
-  /** Stops the sinks, then closes the PeerConnection (in that order: a sink on a closed track is not needed). */
-  private teardownSession(): void {
-    const session = this.session;
-    if (!session) return;
-    this.detector.detachAll();
-    session.pc.onicecandidate = null;
-    session.pc.onconnectionstatechange = null;
-    try {
-      session.pc.close();
-    } catch (error) {
-      this.errors.push(error);
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`${this.uuid}: timed out after ${timeoutMs} ms waiting for RoomState`)), timeoutMs);
+        off = this.client.on('connection', (status) => {
+          if (status.status === 'reconnecting') {
+            const cause = status.cause;
+            reject(
+              new Error(
+                `${this.uuid}: the join failed (${cause.kind}${cause.status ? ` ${cause.status}` : ''}${cause.message ? `: ${cause.message}` : ''})`,
+              ),
+            );
+          }
+        });
+        this.client.connect().then(() => resolve(), reject);
+      });
+    } finally {
+      clearTimeout(timer);
+      off?.();
     }
   }
 
   private async shutdown(): Promise<void> {
     this.closed = true;
     for (const cancel of [...this.pending]) cancel();
-    this.ws.socket.off('message', this.messageListener);
     this.detector.stop();
-    this.teardownSession();
+    this.audio.close();
     this.source?.stop();
-    // A signaling step in flight sees `closed` and stops; do not hang on one that never settles.
-    await settleWithin(this.chain, SOCKET_CLOSE_MS);
-    await closeSocket(this.ws);
+    const socket = this.view?.socket;
+    const closed = this.view?.closed;
+    this.client.close();
+    // A clean close (the server lets the user leave at once); terminated if the handshake does not finish in time.
+    if (socket && closed && socket.readyState !== WebSocket.CLOSED) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        closed,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            socket.terminate();
+            resolve();
+          }, SOCKET_CLOSE_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
   }
 
   /** Polls `check` every 50 ms until it holds; rejects after `timeoutMs`, or at once when the participant closes. */
@@ -541,37 +521,10 @@ export class AudioParticipant {
   }
 }
 
-/** Waits for `promise` (ignoring its outcome), at most `timeoutMs`. */
-async function settleWithin(promise: Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.then(
-      () => {},
-      () => {},
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
-}
-
-/** Closes a WsClient, terminating it if the server does not finish the closing handshake in time. */
-async function closeSocket(ws: WsClient, timeoutMs = SOCKET_CLOSE_MS): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+function safeParse(text: string): Message | undefined {
   try {
-    await Promise.race([
-      ws.close(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          ws.socket.terminate();
-          resolve();
-        }, timeoutMs);
-      }),
-    ]);
+    return JSON.parse(text) as Message;
   } catch {
-    ws.socket.terminate();
-  } finally {
-    clearTimeout(timer);
+    return undefined;
   }
 }

@@ -24,7 +24,10 @@ export class WsClient {
   private waiters: { predicate: Predicate; resolve: (message: Message) => void }[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  private constructor(readonly socket: WebSocket) {
+  private constructor(
+    readonly socket: WebSocket,
+    private readonly sender?: (message: unknown) => void,
+  ) {
     socket.on('message', (data, isBinary) => {
       const message = isBinary ? { binary: data } : (JSON.parse(data.toString()) as Message);
       this.received.push(message);
@@ -59,6 +62,14 @@ export class WsClient {
     });
   }
 
+  /**
+   * A WsClient over a socket someone else opened and drives (the SDK's, in AudioParticipant): it
+   * records what arrives from now on; `send`, when given, replaces how send() sends.
+   */
+  static over(socket: WebSocket, send?: (message: unknown) => void): WsClient {
+    return new WsClient(socket, send);
+  }
+
   /** Joins a room and waits for its RoomState snapshot. */
   static async join(base: string, room: string, uuid: string, query = ''): Promise<{ client: WsClient; state: Message }> {
     const client = await WsClient.connect(`${base}/api/room/join/${room}/${uuid}${query}`);
@@ -67,6 +78,10 @@ export class WsClient {
   }
 
   send(message: unknown): void {
+    if (this.sender) {
+      this.sender(message);
+      return;
+    }
     this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   }
 

@@ -204,7 +204,8 @@ test('a speaking participant: offer per the recipe, hears each slot, is heard, f
   await ali.waitForConnected(10_000);
   assert.ok(fake.candidatesIn.length > 0, 'local candidates were trickled');
   for (const candidate of fake.candidatesIn) {
-    assert.deepEqual(Object.keys(candidate).sort(), ['action', 'candidate', 'sdpMLineIndex', 'sdpMid']);
+    // The SDK sends every signal with a request id (its seam, sendSignal), so a refusal names it.
+    assert.deepEqual(Object.keys(candidate).sort(), ['action', 'candidate', 'id', 'sdpMLineIndex', 'sdpMid']);
     assert.match(candidate.candidate, /^candidate:/);
   }
   await ali.waitUntilHears([660, 880], { exactly: true, timeoutMs: 5000 });
