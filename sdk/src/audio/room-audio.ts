@@ -367,7 +367,7 @@ export class RoomAudio {
     track.enabled = !this.mic.localMuted && !this.mic.serverMuted;
     await this.peer?.replaceMicrophone(track);
     if (old && old !== track) old.stop();
-    this.mic = { ...this.mic, deviceId: deviceIdOf(track) ?? deviceId, error: undefined };
+    this.mic = { ...this.mic, deviceId, error: undefined };
     if (!hadTrack) {
       // The microphone could not be opened before: offer again, now publishing it.
       this.syncMicrophone(true);
@@ -655,7 +655,7 @@ export class RoomAudio {
         return;
       }
       this.track = track;
-      this.mic = { ...this.mic, deviceId: deviceIdOf(track) ?? wanted.deviceId, error: undefined };
+      this.mic = { ...this.mic, deviceId: wanted.deviceId ?? deviceIdOf(track), error: undefined };
     } catch (error) {
       const failure = new AudioError('microphone', `the microphone could not be opened: ${describe(error)}; listening only`, {
         cause: error,
