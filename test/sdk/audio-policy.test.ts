@@ -316,6 +316,16 @@ describe('RoomAudio policy', () => {
     assert.equal(listener.audio.microphone.published, false);
   });
 
+  test('start() twice is one start; close() before any offer rejects it with closed; renegotiate() after close rejects', async () => {
+    const t = await setup();
+    const first = t.audio.start();
+    assert.equal(t.audio.start(), first);
+    t.audio.close();
+    await assert.rejects(first, (error: AudioError) => error.code === 'closed');
+    await assert.rejects(t.audio.renegotiate(), (error: AudioError) => error.code === 'closed');
+    assert.equal(t.audio.status.status, 'closed');
+  });
+
   test('a microphone that cannot be opened: listen-only, an error, and the microphone state says why', async () => {
     const t = await setup({
       mediaDevices: {

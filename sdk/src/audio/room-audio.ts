@@ -201,6 +201,7 @@ export class RoomAudio {
   private disconnectedTimer: unknown;
   private qualityTimer: unknown;
   private readonly offerWaiters: Deferred[] = [];
+  private firstOffer: Promise<void> | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -306,10 +307,11 @@ export class RoomAudio {
    */
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new AudioError('closed', 'the audio is closed'));
-    if (this.started) return this.nextOffer();
+    if (this.firstOffer) return this.firstOffer;
     this.started = true;
     this.playback.prepare(this.options.slots ?? this.client.state?.audioSlots ?? DEFAULT_AUDIO_SLOTS);
     const offered = this.nextOffer();
+    this.firstOffer = offered;
     this.unsubscribe.push(
       this.client.on('connection', (status) => this.onConnection(status)),
       this.client.on('media', (message) => this.onMedia(message)),
@@ -391,9 +393,10 @@ export class RoomAudio {
     return listAudioDevices(this.mediaDevices, this.playback.canChooseOutput);
   }
 
-  /** Throws the PeerConnection away and offers again; resolves once the new offer is sent. */
+  /** Throws the PeerConnection away and offers again (start() if it was not started); resolves once the new offer is sent. */
   renegotiate(): Promise<void> {
     if (this.closed) return Promise.reject(new AudioError('closed', 'the audio is closed'));
+    if (!this.started) return this.start();
     const offered = this.nextOffer();
     this.renegotiateSoon('manual', 'now');
     return offered;
@@ -693,7 +696,10 @@ export class RoomAudio {
   }
 
   private nextOffer(): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.offerWaiters.push({ resolve, reject }));
+    const offered = new Promise<void>((resolve, reject) => this.offerWaiters.push({ resolve, reject }));
+    // A page that never awaits start() must not see an unhandled rejection when the audio closes first.
+    offered.catch(() => undefined);
+    return offered;
   }
 
   private setSpeakers(speakers: Speakers): void {
