@@ -8,9 +8,28 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { AudioError } from '../../sdk/src/audio/audio-error.js';
 import { type AudioStatus, RoomAudio, type RoomAudioOptions } from '../../sdk/src/audio/room-audio.js';
-import type { PeerConnectionLike, SessionDescriptionLike, TrackLike, TransceiverLike } from '../../sdk/src/audio/rtc.js';
+import type {
+  AudioElementLike,
+  MediaDevicesLike,
+  PeerConnectionConstructor,
+  PeerConnectionLike,
+  SessionDescriptionLike,
+  TrackLike,
+  TransceiverLike,
+} from '../../sdk/src/audio/rtc.js';
 import { RoomClient } from '../../sdk/src/room-client.js';
+import type { RTCPeerConnection as WrtcPeerConnection } from '../support/wrtc.js';
 import { fakeWebSocket, ManualClock, roomState, settle } from './support.js';
+
+/** The DOM's classes and @roamhq/wrtc's fit the SDK's structural types as they are (checked by the type-check). */
+type Fits<T extends U, U> = T;
+export type TheDomFits = [
+  Fits<typeof RTCPeerConnection, PeerConnectionConstructor>,
+  Fits<typeof WrtcPeerConnection, PeerConnectionConstructor>,
+  Fits<MediaDevices, MediaDevicesLike>,
+  Fits<HTMLAudioElement, AudioElementLike>,
+  Fits<MediaStreamTrack, TrackLike>,
+];
 
 const fakeTrack = (id: string): TrackLike & { stopped: boolean } => ({
   id,
@@ -56,7 +75,7 @@ class FakePeerConnection implements PeerConnectionLike {
     return this.transceivers;
   }
   async createOffer() {
-    return { type: 'offer', sdp: this.transceivers.map((t) => `m=audio a=${t.direction}`).join('\r\n') };
+    return { type: 'offer' as const, sdp: this.transceivers.map((t) => `m=audio a=${t.direction}`).join('\r\n') };
   }
   async setLocalDescription() {
     this.signalingState = 'have-local-offer';

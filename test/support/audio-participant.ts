@@ -17,7 +17,7 @@
 
 import WebSocket from 'ws';
 import { RoomAudio, type RoomAudioOptions } from '../../sdk/src/audio/room-audio.js';
-import type { MediaDevicesLike, PeerConnectionConstructor } from '../../sdk/src/audio/rtc.js';
+import type { MediaDevicesLike } from '../../sdk/src/audio/rtc.js';
 import { RoomClient } from '../../sdk/src/room-client.js';
 import { DEFAULT_LISTEN_FOR, ToneDetector, ToneSource } from './tone-media.js';
 import { RTCPeerConnection } from './wrtc.js';
@@ -154,7 +154,7 @@ export class AudioParticipant {
     this.audio = new RoomAudio(this.client, {
       microphone: this.source !== null,
       ...(this.source ? { mediaDevices: toneDevices(this.source.track) } : {}),
-      RTCPeerConnection: RTCPeerConnection as unknown as PeerConnectionConstructor,
+      RTCPeerConnection,
       createAudioElement: null,
       iceServers: options.iceServers ?? [],
       ...(options.slots === undefined ? {} : { slots: options.slots }),

@@ -32,7 +32,7 @@ export interface TransceiverLike {
 }
 
 export interface SessionDescriptionLike {
-  type?: string;
+  type?: 'offer' | 'answer' | 'pranswer' | 'rollback';
   sdp?: string;
 }
 
