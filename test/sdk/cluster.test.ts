@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { AdminClient } from '../../sdk/src/admin-client.js';
 import { type Clock, systemClock } from '../../sdk/src/clock.js';
+import { SdkError } from '../../sdk/src/errors.js';
 import { type ConnectionStatus, joinUrl, RoomClient, type RoomClientOptions } from '../../sdk/src/room-client.js';
 import type { RoomSnapshot } from '../../sdk/src/room-state.js';
 import type { TokenReason } from '../../sdk/src/tokens.js';
@@ -59,6 +60,16 @@ function status(client: RoomClient, predicate: (status: ConnectionStatus) => boo
       resolve(next);
     });
   });
+}
+
+async function refusal(promise: Promise<unknown>): Promise<SdkError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof SdkError);
+    return error;
+  }
+  assert.fail('expected a refusal');
 }
 
 const reconnecting = (client: RoomClient) => status(client, (next) => next.status === 'reconnecting');
@@ -156,6 +167,12 @@ async function assertSameRoom(clients: RoomClient[], admin: AdminClient): Promis
 /** Everyone reaches `seq`. */
 const allAt = (clients: RoomClient[], seq: number) => Promise.all(clients.map((client) => until(client, (state) => state.seq === seq)));
 
+/** Matches the proxy's first line of `uuid`'s joins to `room` (`GET /api/room/join/{room}/{uuid}?... HTTP/1.1`). */
+const joinOf = (room: string, uuid: string) => {
+  const path = `GET /api/room/join/${room}/${uuid}`;
+  return (line: string) => line.startsWith(path) && (line[path.length] === '?' || line[path.length] === ' ');
+};
+
 const membershipChanges = (log: Log) =>
   log.events.filter((event) => event.action === 'NewUser' || event.action === 'UserLeave').map((event) => `${event.action} ${event.uuid}`);
 
@@ -164,7 +181,9 @@ describe('SDK on three nodes with Redis', () => {
   let nodes: WigglypuffNode[];
   let a: WigglypuffNode, b: WigglypuffNode, c: WigglypuffNode;
   let admin: AdminClient;
-  const proxies: TcpProxy[] = [];
+  // Each client of the first tests reaches its node through a proxy, so the test can cut its TCP
+  // connection (the server sees it lost, without a close frame) or keep it away while the others act.
+  let pa: TcpProxy, pb: TcpProxy, pc: TcpProxy;
   const clients: RoomClient[] = [];
   const client = (url: string[], options: Omit<RoomClientOptions, 'url' | 'WebSocket'>) => {
     const created = new RoomClient({ url, WebSocket, ...options });
@@ -177,32 +196,28 @@ describe('SDK on three nodes with Redis', () => {
     nodes = await startNodes(3, { ...NODE_ENV, REDIS_URL: redis.url });
     [a, b, c] = nodes as [WigglypuffNode, WigglypuffNode, WigglypuffNode];
     admin = new AdminClient({ url: a.http });
+    [pa, pb, pc] = (await Promise.all([a, b, c].map((node) => TcpProxy.start(node.http)))) as [TcpProxy, TcpProxy, TcpProxy];
   });
   after(async () => {
     for (const created of clients) created.close();
-    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await Promise.all([pa, pb, pc].map((proxy) => proxy?.close()));
     await stopNodes(nodes);
     await redis.stop();
   });
 
   test('sockets cut by the SDK and by the network: every client resumes by itself, and every event is applied once, in order', async () => {
-    // Each client reaches its node through a proxy, so the test can cut its TCP connection (the
-    // server sees it lost, without a close frame) or keep it away while the others act.
-    const [pa, pb, pc] = await Promise.all([a, b, c].map((node) => TcpProxy.start(node.http)));
-    proxies.push(pa!, pb!, pc!);
     const through = (...order: TcpProxy[]) => order.map((proxy) => proxy.ws);
     await admin.createRoom('sdk-cluster', 'teacher');
-    const teacher = client(through(pa!, pb!, pc!), { room: 'sdk-cluster', uuid: 'teacher', name: 'Ustadh Ahmad' });
-    const ali = client(through(pb!, pc!, pa!), { room: 'sdk-cluster', uuid: 'ali', name: 'علي' });
-    const bilal = client(through(pc!, pa!, pb!), { room: 'sdk-cluster', uuid: 'bilal' });
-    const omar = client(through(pa!, pb!, pc!), { room: 'sdk-cluster', uuid: 'omar' });
+    const teacher = client(through(pa, pb, pc), { room: 'sdk-cluster', uuid: 'teacher', name: 'Ustadh Ahmad' });
+    const ali = client(through(pb, pc, pa), { room: 'sdk-cluster', uuid: 'ali', name: 'علي' });
+    const bilal = client(through(pc, pa, pb), { room: 'sdk-cluster', uuid: 'bilal' });
+    const omar = client(through(pa, pb, pc), { room: 'sdk-cluster', uuid: 'omar' });
     const everyone = [teacher, ali, bilal, omar];
     await teacher.connect();
     for (const student of [ali, bilal, omar]) await student.connect(); // in turn: the members' order is known
     await until(teacher, (state) => state.members.length === 4);
     await allAt(everyone, teacher.state!.seq);
     const logs = everyone.map(record);
-    const teacherCut = (line: string) => /\/teacher[?\s]/.test(line);
 
     await teacher.moveSura(2);
     await teacher.clickAya(1);
@@ -210,8 +225,8 @@ describe('SDK on three nodes with Redis', () => {
     await bilal.offerCorrection();
 
     // 1. The teacher and a student lose their sockets (the SDK's hook) and are kept away while the others act.
-    pa!.hold();
-    pb!.hold();
+    pa.hold();
+    pb.hold();
     teacher.simulateDrop();
     ali.simulateDrop();
     await omar.muteUser();
@@ -219,41 +234,41 @@ describe('SDK on three nodes with Redis', () => {
     await omar.offerCorrection();
     assert.equal(teacher.status.status, 'reconnecting');
     assert.equal(ali.status.status, 'reconnecting');
-    pa!.release();
-    pb!.release();
+    pa.release();
+    pb.release();
     await Promise.all([connected(teacher), connected(ali)]);
     await allAt(everyone, omar.state!.seq);
 
     // 2. The network cuts the teacher's and another student's connections (reset, the server's side first).
     await teacher.clickAya(2);
-    pa!.hold();
-    pc!.hold();
-    assert.equal(pa!.cut(teacherCut), 1, "the teacher's connection");
-    assert.equal(pc!.cut(), 1, "bilal's connection");
+    pa.hold();
+    pc.hold();
+    assert.equal(pa.cut(joinOf('sdk-cluster', 'teacher')), 1, "the teacher's connection");
+    assert.equal(pc.cut(), 1, "bilal's connection");
     await Promise.all([reconnecting(teacher), reconnecting(bilal)]);
     await omar.unmuteUser();
     await ali.withdrawCorrection();
-    pa!.release();
-    pc!.release();
+    pa.release();
+    pc.release();
     await Promise.all([connected(teacher), connected(bilal)]);
 
     // 3. A student cut by the network while the teacher moves the class on.
-    pb!.hold();
-    assert.equal(pb!.cut(), 1, "ali's connection");
+    pb.hold();
+    assert.equal(pb.cut(), 1, "ali's connection");
     await reconnecting(ali);
     await teacher.moveSura(3);
     await teacher.clickAya(4);
     await teacher.answerCorrection('omar', true);
     await teacher.muteAll();
-    pb!.release();
+    pb.release();
     await connected(ali);
 
     // 4. A student dropped by the hook while the teacher acts.
-    pc!.hold();
+    pc.hold();
     bilal.simulateDrop();
     await teacher.unmuteUser('bilal');
     await teacher.clickAya(5);
-    pc!.release();
+    pc.release();
     await connected(bilal);
 
     const finalSeq = teacher.state!.seq;
@@ -272,6 +287,72 @@ describe('SDK on three nodes with Redis', () => {
     // Each dropped client reconnected as often as it was cut, and only that.
     const reconnects = (log: Log) => log.connections.filter((next) => next.status === 'connected').length;
     assert.deepEqual(logs.map(reconnects), [2, 2, 2, 0]);
+  });
+
+  test("a master's command in flight when its socket is cut rejects with not_connected and is never sent again; the state after the resume says whether it was applied", async () => {
+    await admin.createRoom('sdk-cluster-flight', 'teacher');
+    const teacher = client([pa.ws, pb.ws], { room: 'sdk-cluster-flight', uuid: 'teacher' });
+    const ali = client([pb.ws, pc.ws], { room: 'sdk-cluster-flight', uuid: 'ali' });
+    await teacher.connect();
+    await ali.connect();
+    await until(teacher, (state) => state.members.length === 2);
+    await teacher.moveSura(2);
+    await teacher.clickAya(1);
+    await allAt([teacher, ali], teacher.state!.seq);
+    const [teacherLog, aliLog] = [teacher, ali].map(record) as [Log, Log];
+    const teacherLine = joinOf('sdk-cluster-flight', 'teacher');
+
+    // Applied, its Ack lost: the server took the ClickAya, the teacher never hears back before the cut.
+    assert.equal(pa.freeze(teacherLine, 'down'), 1);
+    const applied = teacher.clickAya(7);
+    await until(ali, (state) => state.aya === 7);
+    assert.equal(pa.cut(teacherLine), 1);
+    assert.equal((await refusal(applied)).code, 'not_connected');
+    // The resume replays the teacher's own ClickAya as a bare Ack (it says seq, not the aya): the SDK
+    // rejoins for a fresh snapshot, which has the aya.
+    await status(teacher, (next) => next.status === 'connected' && next.via === 'missed');
+    assert.equal(teacher.state!.aya, 7);
+    assert.deepEqual(teacherLog.snapshots, ['missed']);
+    assert.deepEqual(
+      teacherLog.connections.map((next) =>
+        next.status === 'reconnecting'
+          ? `reconnecting ${next.cause.kind}`
+          : next.status === 'connected'
+            ? `connected ${next.via}`
+            : next.status,
+      ),
+      ['reconnecting lost', 'connected resumed', 'reconnecting resync', 'connected missed'],
+      'resumed, then the replayed bare Ack: a fresh join',
+    );
+
+    // Never sent: the server never got it, the class stays where it was.
+    assert.equal(pa.freeze(teacherLine, 'up'), 1);
+    const lost = teacher.clickAya(8);
+    assert.equal(pa.cut(teacherLine), 1);
+    assert.equal((await refusal(lost)).code, 'not_connected');
+    assert.deepEqual(await status(teacher, (next) => next.status === 'connected'), { status: 'connected', via: 'resumed', url: pa.ws });
+    await teacher.ping(); // the replay, if any, has arrived
+    assert.equal(teacher.connected, true, 'nothing to rebuild: no rejoin');
+    assert.equal(teacher.state!.aya, 7);
+
+    await teacher.clickAya(9);
+    const finalSeq = teacher.state!.seq;
+    await allAt([teacher, ali], finalSeq);
+    assertGapFree([aliLog], finalSeq);
+    assert.deepEqual(
+      aliLog.events.filter((event) => event.action === 'ClickAya').map((event) => event.action === 'ClickAya' && event.aya),
+      [7, 9],
+      'the student saw the applied one once, and never the lost one',
+    );
+    assert.deepEqual(membershipChanges(aliLog), [], 'the student never saw the teacher leave or come back');
+    // The teacher's own log: seq order without duplicates, the snapshot taking it past what it could not rebuild.
+    const seqs = teacherLog.events.map((event) => event.seq);
+    assert.deepEqual(
+      seqs,
+      [...new Set(seqs)].sort((x, y) => x - y),
+    );
+    assert.equal(seqs.at(-1), finalSeq);
+    await assertSameRoom([teacher, ali], admin);
   });
 
   test('a node killed mid-class: its clients move to other nodes by themselves and the class goes on; a graceful stop moves them at once', async () => {

@@ -7,6 +7,8 @@ interface Pair {
   upstream: Socket | undefined;
   /** The first line the client sent (for a WebSocket: `GET /api/room/join/{room}/{uuid}?... HTTP/1.1`). */
   requestLine: string;
+  /** Bytes from the client are no longer forwarded (`freeze(..., 'up')`). */
+  frozenUp: boolean;
 }
 
 /**
@@ -65,6 +67,27 @@ export class TcpProxy {
     return count;
   }
 
+  /**
+   * Stops forwarding one direction of every forwarded connection whose first line matches: `down`,
+   * what the server sends no longer reaches the client; `up`, what the client sends no longer reaches
+   * the server. The connection stays open (until `cut()`); returns how many were frozen.
+   */
+  freeze(match: (requestLine: string) => boolean, direction: 'up' | 'down'): number {
+    let count = 0;
+    for (const pair of this.pairs) {
+      if (!pair.upstream || !match(pair.requestLine)) continue;
+      count += 1;
+      if (direction === 'down') {
+        pair.upstream.unpipe(pair.client);
+        pair.upstream.pause();
+      } else {
+        pair.frozenUp = true;
+        pair.client.pause();
+      }
+    }
+    return count;
+  }
+
   /** New connections wait (accepted, nothing forwarded) until `release()`. */
   hold(): void {
     this.held ??= [];
@@ -85,7 +108,7 @@ export class TcpProxy {
   }
 
   private accept(client: Socket): void {
-    const pair: Pair = { client, upstream: undefined, requestLine: '' };
+    const pair: Pair = { client, upstream: undefined, requestLine: '', frozenUp: false };
     this.pairs.add(pair);
     client.on('error', () => this.drop(pair));
     client.on('close', () => this.drop(pair, false));
@@ -103,7 +126,9 @@ export class TcpProxy {
       if (!pair.requestLine) pair.requestLine = chunk.toString('latin1').split('\r\n', 1)[0] ?? '';
       if (!upstream.write(chunk)) client.pause();
     });
-    upstream.on('drain', () => client.resume());
+    upstream.on('drain', () => {
+      if (!pair.frozenUp) client.resume();
+    });
     upstream.pipe(client);
     client.resume();
   }
