@@ -10,7 +10,10 @@ npm run --silent lint
 echo "test: type-checking"
 npx tsc -p test/tsconfig.json --noEmit
 npx tsc -p sdk/tsconfig.json --noEmit
+npx tsc -p web/tsconfig.json --noEmit
 npx tsc -p bench/tsconfig.json --noEmit
+echo "test: building the class page (web/class/ into dist/public/)"
+node scripts/build-web.mjs
 echo "test: running the test suite"
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 # c8 collects V8 coverage of this process and of every server process the tests start; the report

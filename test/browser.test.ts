@@ -1,13 +1,16 @@
 /**
- * The class page (public/) in real headless Chromium against a real server, with a real WebRTC
- * peer in Node (AudioParticipant, libwebrtc) on the other side of the SFU. Chromium is the Debian
- * package (/usr/bin/chromium, installed by scripts/install-deps.sh); its fake microphone plays a
- * beep. Everything runs on loopback.
+ * The class page (web/class/, built on the SDK and bundled into dist/public/ by
+ * scripts/build-web.mjs, which runs once before these tests) in real headless Chromium against a
+ * real server, with a real WebRTC peer in Node (AudioParticipant, libwebrtc) on the other side of
+ * the SFU. Chromium is the Debian package (/usr/bin/chromium, installed by scripts/install-deps.sh);
+ * its fake microphone plays a beep. Everything runs on loopback.
  */
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { test } from 'node:test';
+import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { AudioParticipant } from './support/audio-participant.js';
 import { request, startServer, type TestServer } from './support/server.js';
@@ -41,11 +44,18 @@ interface Class {
   server: TestServer;
   page: Page;
   room: string;
+  /** Another page of the same browser, joined to the room through its form (closed with the class). */
+  openPage(uuid: string, role: 'teacher' | 'student'): Promise<Page>;
   /** A Node WebRTC participant in the room; closed with the class. */
   participant(uuid: string, options?: Parameters<typeof AudioParticipant.join>[3]): Promise<AudioParticipant>;
 }
 
 let rooms = 0;
+
+// A fresh clone has no build output: the server serves the page from dist/public/, built here once.
+before(() => {
+  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-web.mjs', import.meta.url))], { stdio: 'pipe' });
+});
 
 /** A server, a browser on the class page joined as the teacher of a fresh room, and cleanup. */
 async function withClass(run: (room: Class) => Promise<void>): Promise<void> {
@@ -53,16 +63,26 @@ async function withClass(run: (room: Class) => Promise<void>): Promise<void> {
   const participants: AudioParticipant[] = [];
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const page = await browser.newPage();
+    const started = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = started;
     const pageErrors: string[] = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    const newPage = async () => {
+      const page = await started.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      return page;
+    };
+    const page = await newPage();
     const room = `class-${++rooms}`;
     await joinPage(page, server, room, TEACHER, 'teacher');
     await run({
       server,
       page,
       room,
+      openPage: async (uuid, role) => {
+        const other = await newPage();
+        await joinPage(other, server, room, uuid, role);
+        return other;
+      },
       participant: async (uuid, options) => {
         const participant = await AudioParticipant.join(server.ws, room, uuid, options);
         participants.push(participant);
@@ -256,6 +276,69 @@ test('after its WebSocket drops, the page resumes from its last seq, catches up 
   });
 });
 
+// Issue 11: the page once kept a refused command in its queue of commands waiting for their Ack, and
+// the next Ack applied the refused value. It now shows the room client's state (own commands applied
+// on their Ack, a refused one never).
+test("a refused command never shows: the teacher's page and a student's page keep the last aya the server accepted", async () => {
+  await withClass(async ({ server, page, room, openPage }) => {
+    const studentPage = await openPage('bilal', 'student');
+    await member(page, 'bilal').waitFor({ timeout: WAIT_MS });
+    const pages = [page, studentPage];
+    for (const each of pages) await recordAyas(each);
+
+    // The teacher moves to al-Fatiha (7 ayat) and points at its aya 3, from the page's controls.
+    await page.getByLabel('Sura (1–114)').fill('1');
+    await page.getByRole('button', { name: 'Move to sura' }).click();
+    await page.getByLabel('Aya').fill('3');
+    await page.getByRole('button', { name: 'Point at aya' }).click();
+    for (const each of pages) await ayaShown(each, '3');
+
+    // Aya 8 is beyond al-Fatiha: the server refuses it, and the teacher sees why.
+    await page.getByLabel('Aya').fill('8');
+    await page.getByRole('button', { name: 'Point at aya' }).click();
+    await page.locator('#messages [data-testid="error"]', { hasText: 'aya_out_of_range' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('#aya').textContent(), '3');
+    // The same refusal through the page's room client: its promise rejects with the server's code.
+    const refused = await page.evaluate(() =>
+      window.wigglypuff.client!.clickAya(99).then(
+        () => 'accepted',
+        (error: { code: string }) => error.code,
+      ),
+    );
+    assert.equal(refused, 'aya_out_of_range');
+
+    // The next command is accepted: its Ack moves the teacher's page to it, and only to it.
+    await page.getByLabel('Aya').fill('5');
+    await page.getByRole('button', { name: 'Point at aya' }).click();
+    for (const each of pages) await ayaShown(each, '5');
+    assert.equal((await request(server.http, 'GET', `/api/room/${room}`)).body.data.aya, 5);
+    assert.equal(await page.evaluate(() => window.wigglypuff.state.aya), 5);
+
+    // Nothing refused was ever on screen, on either page.
+    assert.deepEqual(await shownAyas(page), ['–', '3', '5']);
+    assert.deepEqual(await shownAyas(studentPage), ['–', '3', '5']);
+    assert.equal(await studentPage.locator('#messages [data-testid="error"]').count(), 0, 'the student saw no error');
+  });
+});
+
+/** Records every aya the page shows from now on (its current one first), for shownAyas(). */
+async function recordAyas(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const aya = document.getElementById('aya')!;
+    const shown = [aya.textContent ?? ''];
+    (window as unknown as { ayasShown: string[] }).ayasShown = shown;
+    new MutationObserver(() => {
+      const text = aya.textContent ?? '';
+      if (shown.at(-1) !== text) shown.push(text);
+    }).observe(aya, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+const shownAyas = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { ayasShown: string[] }).ayasShown);
+
+/** Waits until the page shows exactly this aya. */
+const ayaShown = (page: Page, aya: string) => page.locator('#aya', { hasText: new RegExp(`^${aya}$`) }).waitFor({ timeout: WAIT_MS });
+
 /** The TCP socket under a `ws` WebSocket (not in its public types). */
 const socketOf = (socket: object) => (socket as { _socket: Socket })._socket;
 
@@ -263,7 +346,9 @@ declare global {
   interface Window {
     wigglypuff: {
       pc: RTCPeerConnection | null;
-      state: { seq: number; slots: (string | null)[]; speaking: string[]; users: string[]; muted: string[] };
+      /** The page's room client (the SDK's RoomClient), once the page joined. */
+      client: { clickAya(aya: number): Promise<unknown> } | null;
+      state: { seq: number; aya: number | null; slots: (string | null)[]; speaking: string[]; users: string[]; muted: string[] };
       stats(): Promise<Stats>;
     };
   }

@@ -1,0 +1,19 @@
+/** The few DOM helpers every view of the class page uses. */
+
+/** The element with this id; the page's markup (index.html) has every id a view asks for. */
+export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`the class page has no #${id}`);
+  return node as T;
+}
+
+/** A new element with `properties` set and `children` appended. */
+export function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  properties: Partial<HTMLElementTagNameMap[K]> = {},
+  children: (Node | string)[] = [],
+): HTMLElementTagNameMap[K] {
+  const node = Object.assign(document.createElement(tag), properties);
+  node.append(...children);
+  return node;
+}
