@@ -31,8 +31,8 @@ import {
 export interface RoomClientOptions {
   /**
    * The server: `ws://host:6030`, `wss://host` (an `http(s)://` URL works too), or a list of the
-   * nodes of a cluster; a reconnect after a node's shutdown (close 1012) or a refused attempt moves
-   * on to the next one. The client joins `{url}/api/room/join/{room}/{uuid}`.
+   * nodes of a cluster; a reconnect after a node's shutdown (close 1012), a refused attempt or a
+   * keep-alive failure moves on to the next one. The client joins `{url}/api/room/join/{room}/{uuid}`.
    */
   url: string | readonly string[];
   room: string;
@@ -94,7 +94,7 @@ export interface DropCause {
     | 'refused'
     /** No open connection, or no state on it, within `connectTimeoutMs`. */
     | 'timeout'
-    /** No `Pong` for the keep-alive `Ping`. */
+    /** No `Pong` for the keep-alive `Ping`: resumed on the next URL. */
     | 'keepalive'
     /** A seq was skipped: resume from the last one applied. */
     | 'gap'
@@ -781,6 +781,9 @@ export class RoomClient {
         this.debug(`no Pong within ${timeoutMs} ms: the connection is taken as lost`);
         this.keepAlivePing = undefined;
         this.abandon(attempt);
+        // A node that stopped answering (hung, or cut off) would hold the next attempt for the whole
+        // connect timeout too: try the next node of the list.
+        this.urlIndex += 1;
         this.onDrop(attempt, 1006, { kind: 'keepalive', code: 1006 });
       }, timeoutMs);
       this.keepAlivePing = { id, timer };

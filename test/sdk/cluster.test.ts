@@ -521,3 +521,77 @@ describe('SDK on a closed cluster: join tokens that expire mid-class', () => {
     );
   });
 });
+
+describe('SDK on two nodes, one of which hangs', () => {
+  let redis: RedisServer;
+  let nodes: WigglypuffNode[];
+  const clients: RoomClient[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await startNodes(2, { ...NODE_ENV, REDIS_URL: redis.url });
+  });
+  after(async () => {
+    for (const created of clients) created.close();
+    for (const node of nodes) node.process.child.kill('SIGCONT');
+    await stopNodes(nodes);
+    await redis.stop();
+  });
+
+  test('a node frozen mid-class (SIGSTOP: its connections open and silent): the keep-alive notices, the client moves on, and the class goes on', async () => {
+    const [a, b] = nodes as [WigglypuffNode, WigglypuffNode];
+    const admin = new AdminClient({ url: a.http });
+    const room = 'sdk-frozen';
+    await admin.createRoom(room, 'teacher');
+    const make = (options: Omit<RoomClientOptions, 'WebSocket'>) => {
+      const created = new RoomClient({ WebSocket, ...options });
+      clients.push(created);
+      return created;
+    };
+    const teacher = make({ url: [a.ws, b.ws], room, uuid: 'teacher' });
+    const ali = make({ url: [b.ws, a.ws], room, uuid: 'ali', keepAlive: { intervalMs: 500, timeoutMs: 1000 } });
+    await teacher.connect();
+    await ali.connect();
+    await until(teacher, (state) => state.members.length === 2);
+    await teacher.moveSura(36);
+    await teacher.clickAya(1);
+    await allAt([teacher, ali], teacher.state!.seq);
+    const [teacherLog, aliLog] = [teacher, ali].map(record) as [Log, Log];
+
+    b.process.child.kill('SIGSTOP');
+    await reconnecting(ali);
+    assert.deepEqual(await connected(ali), { status: 'connected', via: 'resumed', url: a.ws });
+    assert.deepEqual(
+      aliLog.connections.flatMap((next) => (next.status === 'reconnecting' ? [next.cause.kind] : [])),
+      ['keepalive'],
+      'the silent connection is noticed by the keep-alive, and the next attempt goes to the next node (not the hung one)',
+    );
+    await teacher.clickAya(2);
+    await allAt([teacher, ali], teacher.state!.seq);
+    assert.equal(ali.state!.aya, 2);
+
+    // The frozen node wakes up: it finds its connections gone; the class is not disturbed.
+    b.process.child.kill('SIGCONT');
+    await eventuallyReady(b);
+    await teacher.clickAya(3);
+    const finalSeq = teacher.state!.seq;
+    await allAt([teacher, ali], finalSeq);
+    assertGapFree([teacherLog, aliLog], finalSeq);
+    for (const log of [teacherLog, aliLog]) assert.deepEqual(membershipChanges(log), [], `${log.client.uuid}: nobody left`);
+    await assertSameRoom([teacher, ali], admin);
+  });
+});
+
+/** Polls the node's /readyz until it answers 200 (bounded). */
+async function eventuallyReady(node: WigglypuffNode, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ready = await fetch(`${node.http}/readyz`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+    if (ready) return;
+    assert.ok(Date.now() < deadline, `${node.id} ready again`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

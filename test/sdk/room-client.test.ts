@@ -501,6 +501,17 @@ describe('RoomClient: resume', () => {
     assert.equal(t.ws.last().query.get('last_seq'), '2');
   });
 
+  test('after a keep-alive failure the client resumes on the next node of the list (the silent one may hang)', async () => {
+    const t = await joined({ url: ['ws://node-a:6030', 'ws://node-b:6030'], keepAlive: { intervalMs: 1000, timeoutMs: 500 } });
+    await t.clock.advance(1500);
+    assert.equal(reconnecting(t.statuses).at(-1)?.cause.kind, 'keepalive');
+    await t.clock.advance(10_000);
+    assert.ok(t.ws.last().url.startsWith('ws://node-b:6030/api/room/join/halaqa/teacher?last_seq=2'));
+    t.ws.last().open();
+    t.ws.last().receive({ action: 'Resumed', last_seq: 2 });
+    assert.deepEqual(t.statuses.at(-1), { status: 'connected', via: 'resumed', url: 'ws://node-b:6030' });
+  });
+
   test('a Pong without id (a server older than request ids) still answers the keep-alive', async () => {
     const t = await joined({ keepAlive: { intervalMs: 1000, timeoutMs: 500 } });
     await t.clock.advance(1000);
