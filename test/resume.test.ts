@@ -47,6 +47,27 @@ describe('resume and reconnect grace (one node)', () => {
     await master.close();
   });
 
+  test('a resuming master gets its own replayed commands as the events themselves, not as Acks', async () => {
+    await createRoom(s.http, 'resume-own', 'teacher');
+    const { client: master } = await WsClient.join(s.ws, 'resume-own', 'teacher');
+    const { client: student } = await WsClient.join(s.ws, 'resume-own', 'ali');
+    await master.next('NewUser');
+    master.send({ action: 'MoveSura', id_quran: 2 });
+    const moved = await master.next((m) => m.action === 'Ack' && m.of === 'MoveSura');
+    // The connection is lost with a command under way: its Ack never reaches this socket.
+    master.send({ action: 'ClickAya', aya: 7 });
+    await drop(master);
+    await student.next((m) => m.action === 'ClickAya' && m.aya === 7);
+
+    const back = await WsClient.connect(`${s.ws}/api/room/join/resume-own/teacher?last_seq=${moved.seq}`);
+    assert.deepEqual(await back.next(), { action: 'Resumed', last_seq: moved.seq });
+    assert.deepEqual(await back.next(), { action: 'ClickAya', aya: 7, seq: (moved.seq as number) + 1 }, 'the event, so the client learns the aya');
+    back.send({ action: 'ClickAya', aya: 8 });
+    assert.deepEqual(await back.next(), { action: 'Ack', of: 'ClickAya', seq: (moved.seq as number) + 2 }, 'live commands are still acked');
+    await back.close();
+    await student.close();
+  });
+
   test('a dropped student who does not come back leaves after the grace period', async () => {
     await createRoom(s.http, 'resume-2', 'teacher');
     const { client: master } = await WsClient.join(s.ws, 'resume-2', 'teacher');

@@ -12,7 +12,14 @@ export class EncodedEvent {
   private receiverFrame: Buffer | undefined;
   private senderFrame: Buffer | undefined;
 
-  constructor(readonly event: RoomEvent) {}
+  /**
+   * `replayed`: sent again to a resuming client, which never saw it live. Then the one it left out
+   * gets the event itself, since an Ack would not tell it what its command changed.
+   */
+  constructor(
+    readonly event: RoomEvent,
+    private readonly replayed = false,
+  ) {}
 
   get seq(): number | undefined {
     return this.event.seq;
@@ -22,9 +29,9 @@ export class EncodedEvent {
     return this.event.message.action;
   }
 
-  /** Whether `uuid` is the one a room-wide event leaves out (it gets the Ack). */
+  /** Whether `uuid` is the one a room-wide event leaves out (it gets the Ack), unless replayed. */
   leavesOut(uuid: string): boolean {
-    return this.event.audience.to === 'room' && this.event.audience.except === uuid;
+    return !this.replayed && this.event.audience.to === 'room' && this.event.audience.except === uuid;
   }
 
   forReceiver(): Buffer {

@@ -122,7 +122,7 @@ export class Session implements Flushable {
   /** Resumes a client at `lastSeq`: the events it missed, then everything live. */
   resume(lastSeq: number, missed: RoomEvent[]): void {
     this.send({ action: 'Resumed', last_seq: lastSeq });
-    this.pending.unshift(...missed.map((event) => new EncodedEvent(event)));
+    this.pending.unshift(...missed.map((event) => new EncodedEvent(event, true)));
     this.begin(lastSeq);
   }
 
