@@ -1,25 +1,30 @@
-import { isMaster, isMuted, nameOf, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
-import type { MediaState } from './audio.js';
+import { isMaster, isMuted, nameOf, type RoomAudio, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
 import { byId, element } from './dom.js';
 import { attempt } from './messages.js';
 
 /**
- * The audio controls: a student's "mute myself", the audio's state, and the voices heard (one
- * <audio> per receive slot). Mutes are the server's (it drops a muted microphone's packets); the
- * page also silences its own microphone while muted.
+ * The audio controls: a student's "mute myself" (the room's mute: the server drops a muted voice,
+ * and RoomAudio disables the microphone track while the room has it muted), the audio's state, the
+ * voices heard (one <audio> per receive slot), and "Play the class's audio" when the browser
+ * refused to autoplay.
  */
-export function setUpAudioControls(client: () => RoomClient | null): void {
+export function setUpAudioControls(client: () => RoomClient | null, audio: () => RoomAudio | null): void {
   byId('mute-self').addEventListener('click', () => {
     const room = client();
     if (!room?.state) return;
     void attempt(isMuted(room.state) ? room.unmuteUser() : room.muteUser());
   });
+  byId('start-audio').addEventListener('click', () => void audio()?.startAudio());
 }
 
-export function renderMediaStatus(state: MediaState): void {
+export function renderMediaStatus(state: string, text: string): void {
   const status = byId('media-status');
   status.dataset.state = state;
-  status.textContent = `Audio: ${state}`;
+  status.textContent = `Audio: ${text}`;
+}
+
+export function renderPlayback(canPlay: boolean): void {
+  byId('start-audio').classList.toggle('hidden', canPlay);
 }
 
 /** The <audio> of receive slot `slot` (created on first use). */
@@ -34,17 +39,17 @@ export function slotAudio(slot: number): HTMLAudioElement {
   return item.querySelector('audio')!;
 }
 
-export function renderAudioControls(state: RoomSnapshot, slots: readonly (string | null)[], mic: MediaStream | null): void {
+export function renderAudioControls(state: RoomSnapshot, slots: readonly (string | null)[]): void {
   const muted = isMuted(state);
   byId('student-controls').classList.toggle('hidden', isMaster(state));
   const muteSelf = byId('mute-self');
   muteSelf.textContent = muted ? 'Unmute myself' : 'Mute myself';
   muteSelf.setAttribute('aria-pressed', String(muted));
-  for (const track of mic?.getAudioTracks() ?? []) track.enabled = !muted;
 
-  for (let slot = 0; slot < state.audioSlots; slot += 1) {
+  const items = byId('slots').children;
+  for (let slot = 0; slot < items.length; slot += 1) {
     const owner = slots[slot] ?? null;
-    const label = slotAudio(slot).parentElement?.querySelector('.owner');
+    const label = items[slot]?.querySelector('.owner');
     // The uuid, as the slots have always shown it; the display name beside it when there is one.
     const name = owner === null ? undefined : nameOf(state, owner);
     if (label) label.textContent = `Voice ${slot + 1}: ${owner ?? '—'}${name ? ` (${name})` : ''}`;

@@ -1,12 +1,20 @@
 /**
  * The Wigglypuff class page: a teacher or a student in one room. Built on the client SDK
  * (@wigglypuff/client, sdk/src): the room's state is the room client's, kept as the server has it
- * (own commands applied on their Ack, a refused one never), and the audio's signaling goes through
- * its audio seam. Bundled by esbuild (scripts/build-web.mjs) into dist/public/app.js.
+ * (own commands applied on their Ack, a refused one never), and the audio is its RoomAudio. The page
+ * speaks no protocol of its own. Bundled by esbuild (scripts/build-web.mjs) into dist/public/app.js.
  */
-import { AdminClient, type ConnectionStatus, isSdkError, RoomClient, type RoomSnapshot, type StateChange } from '../../sdk/src/index.js';
-import { ClassAudio, type MediaState } from './audio.js';
-import { renderAudioControls, renderMediaStatus, setUpAudioControls, slotAudio } from './audio-controls.js';
+import {
+  AdminClient,
+  type ConnectionStatus,
+  isSdkError,
+  type RoomAudio,
+  RoomClient,
+  type RoomSnapshot,
+  type StateChange,
+} from '../../sdk/src/index.js';
+import { audioStats, classAudio } from './audio.js';
+import { renderAudioControls, renderMediaStatus, renderPlayback, setUpAudioControls, slotAudio } from './audio-controls.js';
 import { noteCorrectionEvent, renderCorrectionQueue, setUpCorrectionQueue } from './correction-queue.js';
 import { byId } from './dom.js';
 import { type JoinRequest, setJoining, setUpJoinForm, showJoinForm } from './join-form.js';
@@ -20,37 +28,24 @@ import { renderTeacherControls, setUpTeacherControls } from './teacher-controls.
 interface Session {
   request: JoinRequest;
   client: RoomClient;
-  audio: ClassAudio;
-  mic: MediaStream;
-  media: MediaState;
+  audio: RoomAudio;
 }
 
 let session: Session | null = null;
 const currentClient = (): RoomClient | null => session?.client ?? null;
 
-setUpJoinForm((request) => void join(request));
+setUpJoinForm(join);
 setUpTeacherControls(currentClient);
 setUpCorrectionQueue(currentClient);
-setUpAudioControls(currentClient);
+setUpAudioControls(currentClient, () => session?.audio ?? null);
 byId('leave').addEventListener('click', () => leave('Not connected'));
 
-async function join(request: JoinRequest): Promise<void> {
+/** From the join form's submit: the audio starts inside that gesture, before anything is awaited (autoplay). */
+function join(request: JoinRequest): void {
   if (session) return;
-  setJoining(true);
-  let mic: MediaStream | undefined;
-  try {
-    if (request.role === 'teacher') await createRoom(request);
-    mic = await navigator.mediaDevices.getUserMedia({ audio: true });
-  } catch (error) {
-    for (const track of mic?.getTracks() ?? []) track.stop();
-    const message = error instanceof Error ? error.message : String(error);
-    note(`Could not join: ${message}`, 'error');
-    showStatus('idle', `Could not join: ${message}`);
-    return;
-  } finally {
-    setJoining(false);
-  }
-
+  byId('slots').replaceChildren();
+  byId('members').replaceChildren();
+  let slots = 0;
   const client = new RoomClient({
     url: location.origin,
     room: request.room,
@@ -59,32 +54,36 @@ async function join(request: JoinRequest): Promise<void> {
     // On a closed server the page is opened with ?token=<join token> minted by the app's backend.
     ...(request.token === undefined ? {} : { token: request.token }),
   });
-  const current: Session = {
-    request,
-    client,
-    mic,
-    media: 'new',
-    audio: new ClassAudio(client, mic, {
-      status: (state) => {
-        current.media = state;
-        renderMediaStatus(state);
-      },
-      speakers: () => render(current),
-      slot: (slot, stream) => {
-        slotAudio(slot).srcObject = stream;
-      },
-      note,
-    }),
-  };
+  const audio = classAudio(client, () => slotAudio(slots++), {
+    status: (state, text) => session?.audio === audio && renderMediaStatus(state, text),
+    speakers: () => current === session && render(current),
+    playback: (canPlay) => session?.audio === audio && renderPlayback(canPlay),
+    note,
+  });
+  const current: Session = { request, client, audio };
   session = current;
+  audio.start().catch(() => undefined); // its failures come as `error` events
   client.on('state', (state, change) => onState(current, state, change));
   client.on('connection', (status) => onConnection(current, status));
-  client.on('media', (message) => current.audio.handle(message));
   client.on('error', (error) => noteFailure(error));
+  void enter(current);
+}
+
+async function enter(current: Session): Promise<void> {
+  setJoining(true);
+  try {
+    if (current.request.role === 'teacher') await createRoom(current.request);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    leave(`Could not join: ${message}`);
+    note(`Could not join: ${message}`, 'error');
+    return;
+  } finally {
+    setJoining(false);
+  }
+  if (session !== current) return;
   showJoinForm(false);
-  byId('members').replaceChildren();
-  renderMediaStatus('new');
-  client.connect().catch(() => undefined); // a join that stops for good is told by the `connection` event
+  current.client.connect().catch(() => undefined); // a join that stops for good is told by the `connection` event
 }
 
 /** The teacher's room is created if it does not exist yet (an open server; a closed one's backend creates rooms). */
@@ -109,13 +108,11 @@ function onState(current: Session, state: RoomSnapshot, change: StateChange): vo
 function onConnection(current: Session, status: ConnectionStatus): void {
   if (session !== current) return;
   if (status.status === 'closed' && status.reason === 'room_not_found') {
-    const { room } = current.request;
-    leave(`Room ${room} does not exist${current.request.role === 'student' ? ': ask your teacher to open it' : ''}`);
+    const { room, role } = current.request;
+    leave(`Room ${room} does not exist${role === 'student' ? ': ask your teacher to open it' : ''}`);
     return;
   }
   showConnection(status);
-  if (status.status === 'connected') current.audio.connected();
-  else current.audio.disconnected();
   if (status.status === 'closed' && status.reason !== 'closed') note(status.message, 'error');
 }
 
@@ -123,10 +120,11 @@ function leave(status: string): void {
   const current = session;
   session = null;
   if (current) {
-    current.audio.disconnected();
+    current.audio.close();
     current.client.close();
-    for (const track of current.mic.getTracks()) track.stop();
   }
+  renderMediaStatus('idle', 'not started');
+  renderPlayback(true);
   showJoinForm(true);
   showStatus('idle', status);
 }
@@ -136,9 +134,9 @@ function render(current: Session): void {
   if (session !== current || !state) return;
   renderPassage(state);
   renderTeacherControls(state);
-  renderAudioControls(state, current.audio.slots, current.mic);
+  renderAudioControls(state, current.audio.speakers.slots);
   renderCorrectionQueue(state);
-  renderRoster(state, current.audio.speaking, currentClient);
+  renderRoster(state, current.audio.speakers.speaking, currentClient);
 }
 
 /** For the browser tests and the console: the room client, its state, the audio. */
@@ -146,21 +144,25 @@ const exposed = {
   get client(): RoomClient | null {
     return currentClient();
   },
+  get audio(): RoomAudio | null {
+    return session?.audio ?? null;
+  },
   get pc(): RTCPeerConnection | null {
-    return session?.audio.pc ?? null;
+    return (session?.audio.peerConnection as RTCPeerConnection | null | undefined) ?? null;
   },
   /** The room client's state, with the member uuids (`users`) and the audio's speakers and slots. */
   get state() {
     const state = session?.client.state;
+    const speakers = session?.audio.speakers;
     return {
       ...(state ?? { seq: 0, members: [], muted: [], corrections: [], sura: null, aya: null }),
       users: (state?.members ?? []).map((member) => member.uuid),
-      speaking: session?.audio.speaking ?? [],
-      slots: session?.audio.slots ?? [],
+      speaking: speakers?.speaking ?? [],
+      slots: speakers?.slots ?? [],
       status: session?.client.status.status ?? 'idle',
-      media: session?.media ?? 'new',
+      media: session?.audio.status.status ?? 'idle',
     };
   },
-  stats: () => session?.audio.stats() ?? Promise.resolve({ packetsReceived: 0, audioLevel: 0, packetsSent: 0 }),
+  stats: () => audioStats(session?.audio),
 };
 (window as unknown as { wigglypuff: typeof exposed }).wigglypuff = exposed;
