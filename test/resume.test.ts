@@ -61,7 +61,11 @@ describe('resume and reconnect grace (one node)', () => {
 
     const back = await WsClient.connect(`${s.ws}/api/room/join/resume-own/teacher?last_seq=${moved.seq}`);
     assert.deepEqual(await back.next(), { action: 'Resumed', last_seq: moved.seq });
-    assert.deepEqual(await back.next(), { action: 'ClickAya', aya: 7, seq: (moved.seq as number) + 1 }, 'the event, so the client learns the aya');
+    assert.deepEqual(
+      await back.next(),
+      { action: 'ClickAya', aya: 7, seq: (moved.seq as number) + 1 },
+      'the event, so the client learns the aya',
+    );
     back.send({ action: 'ClickAya', aya: 8 });
     assert.deepEqual(await back.next(), { action: 'Ack', of: 'ClickAya', seq: (moved.seq as number) + 2 }, 'live commands are still acked');
     await back.close();
