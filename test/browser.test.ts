@@ -57,9 +57,9 @@ before(() => {
   execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-web.mjs', import.meta.url))], { stdio: 'pipe' });
 });
 
-/** A server, a browser on the class page joined as the teacher of a fresh room, and cleanup. */
-async function withClass(run: (room: Class) => Promise<void>): Promise<void> {
-  const server = await startServer();
+/** A server (`env`: its configuration), a browser on the class page joined as the teacher of a fresh room, and cleanup. */
+async function withClass(run: (room: Class) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  const server = await startServer(env);
   const participants: AudioParticipant[] = [];
   let browser: Browser | undefined;
   try {
@@ -323,6 +323,39 @@ test("a refused command never shows: the teacher's page and a student's page kee
       "the teacher's refusal is the teacher's",
     );
   });
+});
+
+// The refusal the old page got most wrong: `rate_limited` answers a flood without naming the command
+// it refuses, so a page that matched answers to its commands by kind could not tell which one it was.
+test('a flood of ClickAya, partly refused as rate_limited, never shows a refused one: the next Ack moves the page to its own aya', async () => {
+  await withClass(
+    async ({ server, page, room, openPage }) => {
+      const studentPage = await openPage('bilal', 'student');
+      await member(page, 'bilal').waitFor({ timeout: WAIT_MS });
+      await page.getByLabel('Sura (1–114)').fill('2');
+      await page.getByRole('button', { name: 'Move to sura' }).click();
+      await page.getByLabel('Aya').fill('3');
+      await page.getByRole('button', { name: 'Point at aya' }).click();
+      for (const each of [page, studentPage]) await ayaShown(each, '3');
+
+      // 24 clicks at once on "Point at aya" with aya 6, past the connection's burst of 20: some are refused.
+      await page.getByLabel('Aya').fill('6');
+      await page.evaluate(() => {
+        for (let i = 0; i < 24; i++) document.getElementById('click-aya')!.click();
+      });
+      await page.locator('#messages [data-testid="error"]', { hasText: 'rate_limited' }).first().waitFor({ timeout: WAIT_MS });
+      for (const each of [page, studentPage]) await ayaShown(each, '6');
+
+      // The bucket refills at 50 a second: the next command is accepted, and the page shows it.
+      await recordAyas(page);
+      await page.getByLabel('Aya').fill('5');
+      await page.getByRole('button', { name: 'Point at aya' }).click();
+      for (const each of [page, studentPage]) await ayaShown(each, '5');
+      assert.equal((await request(server.http, 'GET', `/api/room/${room}`)).body.data.aya, 5);
+      assert.deepEqual(await shownAyas(page), ['6', '5']);
+    },
+    { WS_RATE_LIMIT_PER_SEC: '50', WS_RATE_LIMIT_BURST: '20' },
+  );
 });
 
 /** Records every aya the page shows from now on (its current one first), for shownAyas(). */
