@@ -14,9 +14,10 @@ interface Pair {
 /**
  * A TCP proxy on a loopback port in front of one server, so a test can do to a connection what the
  * network does: `cut()` resets it on both sides, the server's first (no close frame: the server sees
- * a lost connection and keeps the user's place for its grace period; the client sees 1006), and
- * `hold()` keeps new connections waiting (accepted, not forwarded) until `release()`, so a client
- * surely stays away while the others act.
+ * a lost connection and keeps the user's place for its grace period; the client sees 1006);
+ * `freeze()` stops one direction of a connection (a frame sent, its answer lost); and `hold()` keeps
+ * new connections waiting (accepted, not forwarded) until `release()`, so a client surely stays away
+ * while the others act.
  */
 export class TcpProxy {
   /** `ws://127.0.0.1:PORT` */
