@@ -34,6 +34,26 @@ describe('limits', () => {
       assert.ok((await metric(s.http, 'wigglypuff_rate_limited_total{transport="websocket"}')) > 0);
     }));
 
+  test('a rate_limited refusal names the command it refuses, with its id', () =>
+    withServer({ WS_RATE_LIMIT_PER_SEC: '1', WS_RATE_LIMIT_BURST: '3' }, async (s) => {
+      await createRoom(s.http, 'r', 'teacher');
+      const { client } = await WsClient.join(s.ws, 'r', 'teacher');
+      for (let i = 1; i <= 4; i++) client.send({ action: 'MoveSura', id_quran: i, id: `move-${i}` });
+      client.send('not json');
+      const refused = await client.next((m) => m.action === 'Error' && m.code === 'rate_limited');
+      assert.equal(refused.of, 'MoveSura');
+      assert.equal(refused.id, 'move-4', 'the fourth frame found no token');
+      const unread = await client.next((m) => m.action === 'Error' && m.code === 'rate_limited');
+      assert.equal(unread.of, undefined, 'a frame that is no command names none');
+      assert.equal(unread.id, undefined);
+      await client.next((m) => m.action === 'Ack' && m.id === 'move-3');
+      assert.deepEqual(
+        client.received.filter((m) => m.action === 'Ack').map((m) => m.id),
+        ['move-1', 'move-2', 'move-3'],
+      );
+      await client.close();
+    }));
+
   test('HTTP requests over the per-address rate get 429 rate_limited', () =>
     withServer({ HTTP_RATE_LIMIT_PER_MIN: '5' }, async (s) => {
       const statuses: number[] = [];

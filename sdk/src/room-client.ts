@@ -131,7 +131,7 @@ export type RoomClientEvents = {
   connection: [status: ConnectionStatus];
   /** An Ack of one of this client's commands (after its command's promise has the state it changed). */
   ack: [ack: AckFrame];
-  /** A refusal no pending command was waiting for (e.g. `rate_limited`), or a failure of the token provider. */
+  /** A refusal no pending command was waiting for (e.g. `rate_limited` of a frame that was no command), or a failure of the token provider. */
   error: [error: SdkError];
   /** For the audio module: SDP answers, ICE candidates, ActiveSpeakers, MediaClosed, MediaReconnect, refused signaling. */
   media: [message: MediaMessage];

@@ -243,7 +243,7 @@ export class Session implements Flushable {
   }
 
   /** The token bucket: over it, `rate_limited`; sustained abuse closes the connection with 1008. */
-  private admit(): boolean {
+  private admit(data: RawData, isBinary: boolean): boolean {
     if (this.bucket.take()) return true;
     const now = performance.now();
     if (now - this.refused.since > ABUSE_WINDOW_MS) this.refused = { count: 0, since: now };
@@ -253,13 +253,16 @@ export class Session implements Flushable {
       this.log.warn({ room: this.room, uuid: this.uuid }, 'message flood: closing the connection');
       this.close(CloseCode.policyViolation);
     } else {
-      this.sendError(new AppError('rate_limited', `too many messages: at most ${this.options.rate.perSecond} per second`));
+      // Read only to say which command is refused (at most `burst` frames per window get this far).
+      const parsed = parseClientMessage(data, isBinary);
+      const about = parsed.ok ? { of: parsed.message.action, id: parsed.message.id } : parsed.about;
+      this.sendError(new AppError('rate_limited', `too many messages: at most ${this.options.rate.perSecond} per second`), about);
     }
     return false;
   }
 
   private receive(data: RawData, isBinary: boolean): void {
-    if (!this.admit()) return;
+    if (!this.admit(data, isBinary)) return;
     const parsed = parseClientMessage(data, isBinary);
     if (!parsed.ok) {
       this.options.observer?.received('invalid');
