@@ -4,6 +4,11 @@
  * RoomState; a master then sends its setup, Wigglypuff's MoveSura), checks what it receives
  * (Wigglypuff's seq without gaps or repeats; ClickAyas in order, each once) and hands ClickAyas and
  * Acks of ClickAya to its room's accounting (the setup's MoveSura and its Ack are outside it).
+ *
+ * Not the SDK (sdk/), on purpose: the bench compares Wigglypuff with Socket.IO at the same client
+ * cost, so both sides are the same thin `ws` client; the SDK's state store, request ids, keep-alive
+ * and reconnect policy would add client work, and request ids server work, that the Socket.IO side
+ * does not have.
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';

@@ -6,6 +6,11 @@
  * PeerConnections, signaling over the room WebSocket) or as plain UDP sockets of the baseline relay.
  * Commands come over IPC (see wire.ts): setup, start, report, stop. It exits when its parent goes
  * away.
+ *
+ * Not the SDK's RoomAudio, on purpose: it needs an RTCPeerConnection (libwebrtc, whose encoder and
+ * jitter buffer would take the client processes' CPU the measurement needs for hundreds of
+ * streams), while node-datachannel's raw RTP tracks send and count packets at almost no cost; the
+ * signaling here is the few messages of the recipe.
  */
 
 import { randomInt } from 'node:crypto';

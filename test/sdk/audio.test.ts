@@ -200,6 +200,35 @@ describe('RoomAudio on one node', () => {
     assert.deepEqual(student.errors, [], student.describe());
   });
 
+  test('a failed PeerConnection (the test hook): a new one is offered and the audio comes back by itself', async () => {
+    const name = await room();
+    const teacher = await join(name, 'teacher', 440);
+    const student = await join(name, 'student', 660);
+    await teacher.waitUntilHears([660], { exactly: true });
+    await student.waitUntilHears([440], { exactly: true });
+    const seen = statuses(student);
+    const firstPc = student.pc;
+
+    student.audio.simulatePeerFailure();
+    await until(
+      'a new PeerConnection',
+      () => student.pc !== firstPc,
+      () => JSON.stringify(student.audio.status),
+    );
+    await student.waitForConnected();
+    assert.equal(firstPc.connectionState, 'closed');
+    assert.equal(student.client.status.status, 'connected', 'the room connection was not touched');
+    student.detector.clear();
+    teacher.detector.clear();
+    await student.waitUntilHears([440], { exactly: true });
+    await teacher.waitUntilHears([660], { exactly: true });
+    assert.deepEqual(
+      seen.map((status) => status.status),
+      ['connected', 'negotiating', 'connected'],
+    );
+    assert.equal((seen[1] as { reason: string }).reason, 'ice_failed');
+  });
+
   test('the microphone switches to another input without renegotiating', async () => {
     const name = await room();
     const teacher = await join(name, 'teacher', null);

@@ -402,6 +402,14 @@ export class RoomAudio {
     return offered;
   }
 
+  /**
+   * Test hook: the PeerConnection fails as a lost network would fail it, and the audio recovers by
+   * its policy (a new PeerConnection, offered again). Nothing happens before one exists.
+   */
+  simulatePeerFailure(): void {
+    if (this.peer) this.onPeerState(this.peer, 'failed');
+  }
+
   /** Reads the quality now (null when there is no PeerConnection). */
   async getQuality(): Promise<AudioQuality | null> {
     const peer = this.peer;
