@@ -16,6 +16,7 @@ import WebSocket from 'ws';
 import { RoomClient } from '../../sdk/src/room-client.js';
 import type { RoomSnapshot } from '../../sdk/src/room-state.js';
 import { createRoom, startServer, type TestServer } from '../support/server.js';
+import { until } from './waits.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
@@ -45,19 +46,6 @@ after(async () => {
   await s?.close();
   rmSync(dist, { recursive: true, force: true });
 });
-
-function until(client: RoomClient, predicate: (state: RoomSnapshot) => boolean, timeoutMs = 5000): Promise<RoomSnapshot> {
-  if (client.state && predicate(client.state)) return Promise.resolve(client.state);
-  return new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`timed out; last state ${JSON.stringify(client.state)}`)), timeoutMs);
-    const off = client.on('state', (state) => {
-      if (!predicate(state)) return;
-      clearTimeout(timer);
-      off();
-      done(state);
-    });
-  });
-}
 
 test('a teacher page runs the SDK in Chromium: joins, moves the class, drops and resumes gap-free', async () => {
   await createRoom(s.http, 'sdk-browser', 'teacher');

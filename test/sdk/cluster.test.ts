@@ -3,7 +3,6 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { AdminClient } from '../../sdk/src/admin-client.js';
 import { type Clock, systemClock } from '../../sdk/src/clock.js';
-import { SdkError } from '../../sdk/src/errors.js';
 import { type ConnectionStatus, joinUrl, RoomClient, type RoomClientOptions } from '../../sdk/src/room-client.js';
 import type { RoomSnapshot } from '../../sdk/src/room-state.js';
 import type { TokenReason } from '../../sdk/src/tokens.js';
@@ -12,6 +11,7 @@ import { startNodes, stopNodes, type WigglypuffNode } from '../support/cluster.j
 import { RedisServer } from '../support/redis.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { WsClient } from '../support/ws-client.js';
+import { refusal, status, until } from './waits.js';
 
 /*
  * The SDK's room client on a real cluster: redis-server and Wigglypuff node processes, `ws` as the
@@ -27,50 +27,6 @@ const NODE_ENV = {
   LOG_LEVEL: 'info', // the harness waits for the "listening" line
 };
 const WAIT_MS = 15_000;
-
-/** Resolves once `client`'s state satisfies `predicate` (now or after a later change). */
-function until(client: RoomClient, predicate: (state: RoomSnapshot) => boolean, timeoutMs = WAIT_MS): Promise<RoomSnapshot> {
-  if (client.state && predicate(client.state)) return Promise.resolve(client.state);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`${client.uuid}: timed out waiting for a state; last: ${JSON.stringify(client.state)}`));
-    }, timeoutMs);
-    const off = client.on('state', (state) => {
-      if (!predicate(state)) return;
-      clearTimeout(timer);
-      off();
-      resolve(state);
-    });
-  });
-}
-
-/** Resolves with `client`'s connection status once it satisfies `predicate` (now or later). */
-function status(client: RoomClient, predicate: (status: ConnectionStatus) => boolean, timeoutMs = WAIT_MS): Promise<ConnectionStatus> {
-  if (predicate(client.status)) return Promise.resolve(client.status);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`${client.uuid}: timed out waiting for a connection status; last: ${JSON.stringify(client.status)}`));
-    }, timeoutMs);
-    const off = client.on('connection', (next) => {
-      if (!predicate(next)) return;
-      clearTimeout(timer);
-      off();
-      resolve(next);
-    });
-  });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<SdkError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof SdkError);
-    return error;
-  }
-  assert.fail('expected a refusal');
-}
 
 const reconnecting = (client: RoomClient) => status(client, (next) => next.status === 'reconnecting');
 const connected = (client: RoomClient) => status(client, (next) => next.status === 'connected');

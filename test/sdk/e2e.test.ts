@@ -2,55 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { AdminClient } from '../../sdk/src/admin-client.js';
-import { SdkError } from '../../sdk/src/errors.js';
-import { type ConnectionStatus, RoomClient, type RoomClientOptions } from '../../sdk/src/room-client.js';
-import type { RoomSnapshot } from '../../sdk/src/room-state.js';
+import { RoomClient, type RoomClientOptions } from '../../sdk/src/room-client.js';
 import type { TokenRequest } from '../../sdk/src/tokens.js';
 import { startServer, type TestServer } from '../support/server.js';
-
-/** Resolves once `client`'s state satisfies `predicate` (now or after a later change). */
-function until(client: RoomClient, predicate: (state: RoomSnapshot) => boolean, timeoutMs = 5000): Promise<RoomSnapshot> {
-  if (client.state && predicate(client.state)) return Promise.resolve(client.state);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for a state; last: ${JSON.stringify(client.state)}`));
-    }, timeoutMs);
-    const off = client.on('state', (state) => {
-      if (!predicate(state)) return;
-      clearTimeout(timer);
-      off();
-      resolve(state);
-    });
-  });
-}
-
-/** Resolves with the first connection status matching `predicate`. */
-function status(client: RoomClient, predicate: (status: ConnectionStatus) => boolean, timeoutMs = 5000): Promise<ConnectionStatus> {
-  if (predicate(client.status)) return Promise.resolve(client.status);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for a connection status; last: ${JSON.stringify(client.status)}`));
-    }, timeoutMs);
-    const off = client.on('connection', (next) => {
-      if (!predicate(next)) return;
-      clearTimeout(timer);
-      off();
-      resolve(next);
-    });
-  });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<SdkError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof SdkError);
-    return error;
-  }
-  assert.fail('expected a refusal');
-}
+import { refusal, status, until } from './waits.js';
 
 describe('SDK against a real server (open)', () => {
   let s: TestServer;
