@@ -169,7 +169,7 @@ describe('RoomAudio on one node', () => {
     assert.ok(!teacher.audio.speakers.slots.includes('listener'));
   });
 
-  test('a dropped socket: the room client resumes and the audio comes back by itself', async () => {
+  test("a dropped socket, the student's then the teacher's: the room client resumes and the audio comes back by itself", async () => {
     const name = await room();
     const teacher = await join(name, 'teacher', 440);
     const student = await join(name, 'student', 660);
@@ -198,6 +198,22 @@ describe('RoomAudio on one node', () => {
     );
     assert.equal((seen[2] as { reason: string }).reason, 'connected');
     assert.deepEqual(student.errors, [], student.describe());
+
+    // Then the teacher's socket: the same, from the other side of the class.
+    const teacherPc = teacher.pc;
+    teacher.client.simulateDrop();
+    await until(
+      'the teacher to resume',
+      () => teacher.client.status.status === 'connected' && teacher.pc !== teacherPc,
+      () => JSON.stringify(teacher.client.status),
+    );
+    assert.equal((teacher.client.status as { via: string }).via, 'resumed');
+    await teacher.waitForConnected();
+    student.detector.clear();
+    teacher.detector.clear();
+    await student.waitUntilHears([440], { exactly: true });
+    await teacher.waitUntilHears([660], { exactly: true });
+    assert.deepEqual(teacher.errors, [], teacher.describe());
   });
 
   test('a failed PeerConnection (the test hook): a new one is offered and the audio comes back by itself', async () => {
