@@ -82,19 +82,33 @@ for (const source of program.getSourceFiles()) {
 // 3. The package layout: dist/*.js and *.d.ts (the SDK), dist/protocol/*.d.ts (the server's wire types).
 const stagedSdk = join(staging, 'sdk', 'src');
 const stagedProtocol = join(staging, 'src', 'protocol');
+/** src/protocol modules the SDK's JavaScript imports (values, not only types). */
+const protocolValues = new Set();
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 for (const file of walk(stagedSdk)) {
   const target = join(dist, relative(stagedSdk, file));
   mkdirSync(dirname(target), { recursive: true });
   let text = readFileSync(file, 'utf8');
-  if (file.endsWith('.js') && /['"]\.\.\/\.\.\/src\//.test(text)) fail(`${relative(staging, file)} imports the server at run time`);
+  if (file.endsWith('.js')) {
+    if (/['"](\.\.\/)+src\/(?!protocol\/)/.test(text)) fail(`${relative(staging, file)} imports the server at run time`);
+    for (const [, name] of text.matchAll(/['"](?:\.\.\/)+src\/protocol\/([\w-]+)\.js['"]/g)) protocolValues.add(name);
+  }
   text = text.replaceAll(/(['"])\.\.\/\.\.\/src\/protocol\//g, '$1./protocol/');
   writeFileSync(target, text);
 }
 mkdirSync(join(dist, 'protocol'), { recursive: true });
 for (const file of walk(stagedProtocol)) {
   if (file.endsWith('.d.ts')) cpSync(file, join(dist, 'protocol', relative(stagedProtocol, file)));
+}
+// The server's wire data the SDK uses at run time (the ayat table): shipped as it is, so the two
+// can never differ. Such a module must stand alone: no import of anything.
+for (const name of protocolValues) {
+  const text = readFileSync(join(stagedProtocol, `${name}.js`), 'utf8');
+  if (/^\s*(import|export)\b[^;]*\bfrom\b/m.test(text) || /\bimport\(/.test(text)) {
+    fail(`src/protocol/${name}.ts is used by the SDK at run time, so it may import nothing`);
+  }
+  writeFileSync(join(dist, 'protocol', `${name}.js`), text);
 }
 rmSync(staging, { recursive: true, force: true });
 
@@ -112,7 +126,7 @@ const visit = (file) => {
 };
 visit(join(dist, 'index.d.ts'));
 for (const file of walk(join(dist, 'protocol'))) {
-  if (!reachable.has(file)) rmSync(file);
+  if (!reachable.has(file) && !(file.endsWith('.js') && protocolValues.has(file.slice(file.lastIndexOf('/') + 1, -3)))) rmSync(file);
 }
 
 // 5. The declarations type-check on their own: no DOM, no Node, no packages.

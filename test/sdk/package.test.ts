@@ -42,14 +42,16 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the tarball holds the build and the package manifest, nothing of the server but its wire types', () => {
+test('the tarball holds the build and the package manifest, nothing of the server but its wire types and data', () => {
   assert.ok(packageFiles.includes('package.json'));
   assert.ok(packageFiles.includes('dist/index.js'));
   assert.ok(packageFiles.includes('dist/index.d.ts'));
   assert.ok(packageFiles.includes('dist/protocol/server-messages.d.ts'));
+  assert.ok(packageFiles.includes('dist/protocol/quran.js'), "the ayat table, the server's own");
   for (const file of packageFiles) {
     assert.match(file, /^(package\.json|README\.md|dist\/.+\.(js|js\.map|d\.ts))$/, file);
-    if (file.startsWith('dist/protocol/')) assert.match(file, /\.d\.ts$/, `${file}: the server's code is never shipped`);
+    // The server's code is never shipped: its wire types, and the one data module the SDK uses (the ayat table).
+    if (file.startsWith('dist/protocol/')) assert.match(file, /(\.d\.ts|^dist\/protocol\/quran\.js)$/, file);
   }
 });
 
