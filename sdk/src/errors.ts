@@ -1,3 +1,4 @@
+import { CLOSE_REASONS, CloseCode } from '../../src/protocol/errors.js';
 import type { ClientAction, SdkErrorCode } from './wire.js';
 
 /** Messages of the codes the SDK raises itself (the server never sends them). */
@@ -54,14 +55,16 @@ export type CloseReason =
 
 /**
  * The close codes that end a class for good: no reconnect follows them. Every other code (1006,
- * 1011, 1012, 1013, 4008, ...) is resumed with `last_seq`. The server's registry (CLOSE_REASONS in
- * src/protocol/errors.ts) says the same; a test checks that they agree.
+ * 1011, 1012, 1013, 4008, ...) is resumed with `last_seq`. Read from the server's own registry
+ * (CLOSE_REASONS in src/protocol/errors.ts, shipped in the package as it is).
  */
-export const TERMINAL_CLOSE_CODES: Readonly<Record<number, CloseReason>> = Object.freeze({
-  4001: 'kicked',
-  4004: 'room_deleted',
-  4009: 'replaced',
-});
+export const TERMINAL_CLOSE_CODES: Readonly<Record<number, CloseReason>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(CLOSE_REASONS)
+      .filter(([, entry]) => entry.terminal)
+      .map(([reason, entry]) => [entry.code, reason as CloseReason]),
+  ),
+);
 
 /** Close 1012: the node is shutting down; reconnect at once, to another node if there is one. */
-export const SERVICE_RESTART_CLOSE = 1012;
+export const SERVICE_RESTART_CLOSE: number = CloseCode.serviceRestart;

@@ -42,7 +42,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the tarball holds the build and the package manifest, nothing of the server but its wire types and data', () => {
+test('the tarball holds the build and the package manifest, nothing of the server but its wire vocabulary', () => {
   assert.ok(packageFiles.includes('package.json'));
   assert.ok(packageFiles.includes('dist/index.js'));
   assert.ok(packageFiles.includes('dist/index.d.ts'));
@@ -50,8 +50,9 @@ test('the tarball holds the build and the package manifest, nothing of the serve
   assert.ok(packageFiles.includes('dist/protocol/quran.js'), "the ayat table, the server's own");
   for (const file of packageFiles) {
     assert.match(file, /^(package\.json|README\.md|dist\/.+\.(js|js\.map|d\.ts))$/, file);
-    // The server's code is never shipped: its wire types, and the one data module the SDK uses (the ayat table).
-    if (file.startsWith('dist/protocol/')) assert.match(file, /(\.d\.ts|^dist\/protocol\/quran\.js)$/, file);
+    // Of the server only its wire vocabulary: the types, and the two registries the SDK reads at run
+    // time (the ayat table, the error and close-code registry), modules that import nothing.
+    if (file.startsWith('dist/protocol/')) assert.match(file, /(\.d\.ts|^dist\/protocol\/(quran|errors)\.js)$/, file);
   }
 });
 
