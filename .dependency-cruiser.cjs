@@ -1,6 +1,7 @@
 /**
- * The layer check `npm test` runs (dependency-cruiser): the folders of src/ form no import cycle,
- * and the bottom layers stay at the bottom. See the README's layout for what each folder is.
+ * The layer check `npm test` runs (dependency-cruiser): the folders of src/, sdk/src/ and web/ form
+ * no import cycle, the bottom layers stay at the bottom, and the client (the SDK, the page) stands on
+ * the wire vocabulary alone. See the README's layout for what each folder is.
  */
 module.exports = {
   forbidden: [
@@ -45,6 +46,33 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/[^/]+/' },
       to: { path: '^src/[^/]+\\.ts$' },
+    },
+    {
+      name: 'sdk-knows-only-protocol',
+      comment: 'The client SDK stands on the wire vocabulary alone: it never imports the server, nor the page.',
+      severity: 'error',
+      from: { path: '^sdk/src/' },
+      to: { pathNot: '^(sdk/src|src/protocol)/|^node_modules/|^node:' },
+    },
+    {
+      name: 'nothing-below-imports-the-client',
+      comment: 'The server never imports the SDK or the page; the SDK never imports the page.',
+      severity: 'error',
+      from: { path: '^(src|sdk)/' },
+      to: { path: '^web/' },
+    },
+    {
+      name: 'server-ignores-the-sdk',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^sdk/' },
+    },
+    {
+      name: 'page-stands-on-the-sdk',
+      comment: 'The class page speaks to the server only through the SDK.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { pathNot: '^(web|sdk/src|src/protocol)/|^node_modules/|^node:' },
     },
   ],
   options: {
