@@ -60,6 +60,16 @@ describe('RoomAudio on one node', () => {
     return participant;
   }
 
+  /** A fresh room whose teacher (440 Hz) and student (660 Hz) already hear each other. */
+  async function hearingEachOther(): Promise<{ teacher: AudioParticipant; student: AudioParticipant }> {
+    const name = await room();
+    const teacher = await join(name, 'teacher', 440);
+    const student = await join(name, 'student', 660);
+    await teacher.waitUntilHears([660], { exactly: true });
+    await student.waitUntilHears([440], { exactly: true });
+    return { teacher, student };
+  }
+
   test('a teacher and a student hear each other; speakers, slots and quality are told', async () => {
     const name = await room();
     // The ICE servers from GET /network_transversal, as a page gets them.
@@ -170,11 +180,7 @@ describe('RoomAudio on one node', () => {
   });
 
   test("a dropped socket, the student's then the teacher's: the room client resumes and the audio comes back by itself", async () => {
-    const name = await room();
-    const teacher = await join(name, 'teacher', 440);
-    const student = await join(name, 'student', 660);
-    await teacher.waitUntilHears([660], { exactly: true });
-    await student.waitUntilHears([440], { exactly: true });
+    const { teacher, student } = await hearingEachOther();
     const seen = statuses(student);
     const firstPc = student.pc;
 
@@ -217,11 +223,7 @@ describe('RoomAudio on one node', () => {
   });
 
   test('a failed PeerConnection (the test hook): a new one is offered and the audio comes back by itself', async () => {
-    const name = await room();
-    const teacher = await join(name, 'teacher', 440);
-    const student = await join(name, 'student', 660);
-    await teacher.waitUntilHears([660], { exactly: true });
-    await student.waitUntilHears([440], { exactly: true });
+    const { teacher, student } = await hearingEachOther();
     const seen = statuses(student);
     const firstPc = student.pc;
 
