@@ -27,15 +27,7 @@ const CLOSE_TIMEOUT_MS = 10_000;
 type Worker = ManagedChild<ToWorker, FromWorker>;
 
 /** The setup reports of all client processes together. */
-export interface PoolSetup {
-  createMs: number;
-  firstRoomState: number;
-  lastRoomState: number;
-  joinLatencies: Float64Array;
-  settleMs: number;
-  problems: ProblemCounts;
-  problemLines: string[];
-}
+export type PoolSetup = Omit<SetupReport, 'type'>;
 
 /** The step reports of all client processes together, histograms merged. */
 export interface PoolStep {

@@ -125,8 +125,9 @@ const visit = (file) => {
   }
 };
 visit(join(dist, 'index.d.ts'));
+// (The JavaScript there is only the data modules shipped above.)
 for (const file of walk(join(dist, 'protocol'))) {
-  if (!reachable.has(file) && !(file.endsWith('.js') && protocolValues.has(file.slice(file.lastIndexOf('/') + 1, -3)))) rmSync(file);
+  if (file.endsWith('.d.ts') && !reachable.has(file)) rmSync(file);
 }
 
 // 5. The declarations type-check on their own: no DOM, no Node, no packages.
