@@ -1,35 +1,53 @@
-// Builds the class page (web/class/) into dist/public/ (or --out <dir>): its TypeScript and the SDK
-// it imports (sdk/src) bundled by esbuild into one ES module, app.js, beside index.html and style.css.
-// The server serves that folder at / (src/transport/http/page-routes.ts). `npm run build` runs it.
+// Builds the web apps into dist/public/ (or --out <dir>), each an ES module and a stylesheet bundled
+// by esbuild with the SDK they import (sdk/src), beside their index.html:
+//   web/class/  -> dist/public/          the class app, served at /
+//   web/admin/  -> dist/public/admin/    the operator dashboard, served at /admin/
+// and the Quran text the class app loads lazily, one file per sura, into dist/public/quran/
+// (scripts/build-quran.mjs). Fonts the stylesheets import (from @fontsource) are emitted beside
+// them. The server serves that folder (src/transport/http/page-routes.ts). `npm run build` runs it.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildQuran } from './build-quran.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'web', 'class');
-const STATIC_FILES = ['index.html', 'style.css'];
 
-/** Builds the page into `outdir` (default dist/public). */
-export async function buildWeb(outdir = join(root, 'dist', 'public')) {
+/** Each app: its source folder under web/ and its folder under the output. */
+const APPS = [
+  { source: 'class', out: '.' },
+  { source: 'admin', out: 'admin' },
+];
+
+async function buildApp(source, outdir) {
   await mkdir(outdir, { recursive: true });
   await build({
-    entryPoints: [join(source, 'main.ts')],
-    outfile: join(outdir, 'app.js'),
+    entryPoints: { app: join(source, 'main.ts'), style: join(source, 'style.css') },
+    outdir,
     bundle: true,
     format: 'esm',
     platform: 'browser',
-    target: ['es2022'],
+    target: ['es2022', 'chrome100', 'safari15', 'firefox100'],
     sourcemap: true,
+    minify: true,
     legalComments: 'none',
+    // Fonts keep a content hash in their name, so a new font never meets an old cache.
+    loader: { '.woff2': 'file', '.woff': 'file' },
+    assetNames: 'fonts/[name]-[hash]',
     logLevel: 'warning',
   });
-  await Promise.all(STATIC_FILES.map((file) => copyFile(join(source, file), join(outdir, file))));
+  await copyFile(join(source, 'index.html'), join(outdir, 'index.html'));
+}
+
+/** Builds every app and the Quran text into `outdir` (default dist/public). */
+export async function buildWeb(outdir = join(root, 'dist', 'public')) {
+  for (const app of APPS) await buildApp(join(root, 'web', app.source), join(outdir, app.out));
+  await buildQuran(join(outdir, 'quran'));
   return outdir;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const at = process.argv.indexOf('--out');
   const outdir = at >= 0 && process.argv[at + 1] ? resolve(process.argv[at + 1]) : undefined;
-  console.log(`build-web: the class page in ${await buildWeb(outdir)}`);
+  console.log(`build-web: the class app, the dashboard and the Quran text in ${await buildWeb(outdir)}`);
 }

@@ -1,0 +1,2 @@
+// Placeholder for the operator dashboard (issue 12).
+export {};
