@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -42,7 +42,35 @@ test('a built page is served file by file; other paths keep their JSON 404', asy
   }
 });
 
-test('a checkout whose page was never built answers / with a 404 envelope that says how to build it', async () => {
+test('the dashboard is served at /admin/ from the admin folder; /admin redirects there with its query', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wigglypuff-page-'));
+  try {
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>class</title>');
+    mkdirSync(join(dir, 'admin'));
+    writeFileSync(join(dir, 'admin', 'index.html'), '<!doctype html><title>operators</title><script type="module" src="app.js"></script>');
+    writeFileSync(join(dir, 'admin', 'app.js'), 'export {};');
+    const app = await appServing(dir);
+    const page = await app.inject({ method: 'GET', url: '/admin/' });
+    assert.equal(page.statusCode, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(page.body, /operators/);
+    assert.equal((await app.inject({ method: 'GET', url: '/admin/app.js' })).statusCode, 200);
+    const bare = await app.inject({ method: 'GET', url: '/admin' });
+    assert.equal(bare.statusCode, 301);
+    assert.equal(bare.headers.location, '/admin/');
+    const readonly = await app.inject({ method: 'GET', url: '/admin?readonly=1' });
+    assert.equal(readonly.headers.location, '/admin/?readonly=1');
+    const unknown = await app.inject({ method: 'GET', url: '/admin/nope.js' });
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.json().error.code, 'not_found');
+    assert.equal((await app.inject({ method: 'GET', url: '/' })).statusCode, 200, 'the class page beside it');
+    await app.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a checkout whose pages were never built answers / and /admin/ with a 404 envelope that says how to build them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wigglypuff-page-'));
   try {
     const app = await appServing(dir);
@@ -52,6 +80,9 @@ test('a checkout whose page was never built answers / with a 404 envelope that s
       success: false,
       error: { code: 'not_found', message: 'the class page is not built: run `npm run build` (or `npm run build:web`)' },
     });
+    const dashboard = await app.inject({ method: 'GET', url: '/admin/' });
+    assert.equal(dashboard.statusCode, 404);
+    assert.match(dashboard.json().error.message, /^the operator dashboard is not built/);
     await app.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
