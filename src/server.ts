@@ -10,12 +10,16 @@ import { MediaEngine } from './media/media-engine.js';
 import { MediaPorts } from './media/media-ports.js';
 import { Metrics } from './observability/metrics.js';
 import { metricsRoute } from './observability/metrics-route.js';
+import { NodeStatusProbe } from './observability/node-status-probe.js';
 import { AppError } from './protocol/errors.js';
 import { validatorFor } from './protocol/validator.js';
 import { RoomService } from './room/room-service.js';
 import { clientErrorHandler, frameworkErrors, installErrorEnvelope } from './transport/http/envelope.js';
+import { OperatorEvents } from './transport/http/operator-events.js';
+import { operatorRoutes } from './transport/http/operator-routes.js';
 import { pageRoutes } from './transport/http/page-routes.js';
 import { roomRoutes } from './transport/http/room-routes.js';
+import { RoomSummaries } from './transport/http/room-summaries.js';
 import { serviceRoutes } from './transport/http/service-routes.js';
 import { Departures } from './transport/ws/departures.js';
 import { startHeartbeat } from './transport/ws/heartbeat.js';
@@ -74,6 +78,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     activeRooms: () => fanout.roomCount,
     rooms: () => cluster.store.count(),
     mediaParticipants: () => media.load,
+    operatorStreams: () => operatorEvents.size,
+  });
+  const probe = new NodeStatusProbe(config.host, config.port, {
+    rooms: () => fanout.roomCount,
+    sockets: () => fanout.connectionCount,
+    mediaPeers: () => media.load,
   });
   const cluster = openCluster({
     store: config.store,
@@ -81,6 +91,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     reconnectGraceMs: config.reconnectGraceMs,
     node,
     media,
+    status: () => probe.status(),
     log,
     onRoundTrip: (seconds) => metrics.redisRoundTrip.observe(seconds),
   });
@@ -90,6 +101,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const fanout = new RoomFanout(cluster.events, log, (action, count) => metrics.messagesOut.inc({ action }, count));
   store.onReconnect(() => metrics.redisReconnects.inc());
   const departures = new Departures(rooms, config.reconnectGraceMs, log);
+  const operatorEvents = new OperatorEvents(cluster.events, rooms, access, {
+    onDropped: (count) => metrics.operatorEventsDropped.inc(count),
+  });
   let closing = false;
   await cluster.start();
 
@@ -127,7 +141,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       socket.terminate();
     },
   });
-  await app.register(roomRoutes(rooms, access));
+  const summaries = new RoomSummaries(rooms, cluster.media);
+  await app.register(roomRoutes(rooms, summaries, access));
+  await app.register(operatorRoutes(cluster.nodes, summaries, access));
+  await app.register(operatorEvents.routes());
   await app.register(pageRoutes());
   await app.register(serviceRoutes(config, { node, store: config.store.kind, ready: () => !closing && store.isReady() }, access));
   await app.register(metricsRoute(metrics, access));
@@ -164,7 +181,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     app,
     rooms,
     node,
-    listen: () => app.listen({ host: config.host, port: config.port }),
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      const bound = app.server.address();
+      if (bound && typeof bound === 'object') probe.listening(bound.port);
+      return address;
+    },
     async close() {
       if (closing) return;
       closing = true;
@@ -172,6 +194,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       // Memberships are left to the grace period the other nodes give a dead node's members.
       departures.stop();
       for (const session of fanout.sessions()) session.reconnectElsewhere();
+      // Event streams never end by themselves: ended first, or the listener would wait for them.
+      operatorEvents.close();
       await app.close();
       await cluster.close();
       media.close();

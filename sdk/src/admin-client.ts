@@ -1,6 +1,7 @@
 import { SdkError } from './errors.js';
 import { type FetchLike, globalFetch, parseEnvelope, toHttpUrl } from './http.js';
-import type { RoomView, SdkErrorCode } from './wire.js';
+import { type ServerSentEvent, ServerSentEventParser } from './server-sent-events.js';
+import type { NodeStatus, OperatorEvent, RoomSummary, RoomsPage, SdkErrorCode } from './wire.js';
 
 /** The STUN and TURN servers of `GET /network_transversal`. */
 export interface IceServers {
@@ -50,7 +51,8 @@ export interface AdminClientOptions {
 }
 
 /**
- * The HTTP API, typed: rooms, kicks, join tokens, ICE servers, health. Every call resolves with the
+ * The HTTP API, typed: rooms, kicks, join tokens, ICE servers, health, and what an operator watches
+ * (nodes, pages of rooms, the rooms' live events). Every call resolves with the
  * envelope's `data`, or rejects with an SdkError carrying the server's code and HTTP status (or
  * `not_connected` when the server could not be reached).
  */
@@ -70,9 +72,72 @@ export class AdminClient {
     return this.call('GET', '/api/room/all');
   }
 
-  /** One room as the server has it (404 `room_not_found`). */
-  getRoom(name: string): Promise<RoomView> {
+  /** One room as the server has it, with its media node and creation time (404 `room_not_found`). */
+  getRoom(name: string): Promise<RoomSummary> {
     return this.call('GET', `/api/room/${encodeURIComponent(name)}`);
+  }
+
+  /** One page of the rooms, sorted by name: at most `limit` (1..100, default 50) of those after `after`; `next` goes on. */
+  roomsPage(options: { limit?: number; after?: string } = {}): Promise<RoomsPage> {
+    const params: string[] = [];
+    if (options.limit !== undefined) params.push(`limit=${encodeURIComponent(String(options.limit))}`);
+    if (options.after !== undefined) params.push(`after=${encodeURIComponent(options.after)}`);
+    return this.call('GET', `/api/rooms${params.length ? `?${params.join('&')}` : ''}`);
+  }
+
+  /** Every live node of the cluster, sorted by node id, as each last reported itself. */
+  nodes(): Promise<NodeStatus[]> {
+    return this.call('GET', '/api/nodes');
+  }
+
+  /**
+   * The live events of `rooms` (1..50, each must exist), read from `GET /api/events` as they come:
+   * `ready` first, then each room's events, and `dropped` when this reader fell behind and the
+   * server left some out. Iterating starts the request; an HTTP refusal rejects the first step
+   * with an SdkError (`room_not_found`, `invalid_request`, `unauthorized`). It ends when `signal`
+   * aborts, when the loop breaks, or when the server ends the stream (it shuts down: follow again).
+   */
+  async *events(rooms: string[], options: { signal?: AbortSignal } = {}): AsyncIterable<OperatorEvent> {
+    const { signal } = options;
+    if (signal?.aborted) return;
+    const url = `${this.base}/api/events?rooms=${rooms.map(encodeURIComponent).join(',')}`;
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.options.apiKey !== undefined) headers.authorization = `Bearer ${this.options.apiKey}`;
+    let response: Awaited<ReturnType<FetchLike>>;
+    try {
+      response = await this.fetchImpl(url, { method: 'GET', headers, ...(signal && { signal }) });
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw notConnected('GET', url, error);
+    }
+    if (response.status !== 200 || !response.body) {
+      const text = await response.text();
+      throw refusalOf<never>('GET', url, response.status, text);
+    }
+    const reader = response.body.getReader();
+    const stop = () => void reader.cancel().catch(() => undefined);
+    signal?.addEventListener('abort', stop);
+    const decoder = new TextDecoder();
+    const parser = new ServerSentEventParser();
+    try {
+      for (;;) {
+        let chunk: { done: boolean; value?: Uint8Array };
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          if (signal?.aborted) return;
+          throw notConnected('GET', url, error);
+        }
+        if (chunk.done || signal?.aborted) return;
+        for (const event of parser.push(decoder.decode(chunk.value, { stream: true }))) {
+          const operatorEvent = operatorEventOf(event);
+          if (operatorEvent) yield operatorEvent;
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      stop();
+    }
   }
 
   /** Creates a room whose master is `masterUuid` (409 `room_exists`). */
@@ -151,12 +216,31 @@ async function callApi<T>(fetchImpl: FetchLike, url: string, method: string, bod
     status = response.status;
     text = await response.text();
   } catch (error) {
-    throw new SdkError('not_connected', `${method} ${url} failed: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw notConnected(method, url, error);
   }
+  return refusalOf<T>(method, url, status, text);
+}
+
+const notConnected = (method: string, url: string, error: unknown): SdkError =>
+  new SdkError('not_connected', `${method} ${url} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+
+/** The envelope's data, or the SdkError its refusal (or its absence) makes. */
+function refusalOf<T>(method: string, url: string, status: number, text: string): T {
   const envelope = parseEnvelope<T>(text);
   if (!envelope) throw new SdkError('internal_error', `${method} ${url}: HTTP ${status} without the JSON envelope`, { status });
   if (!envelope.success) throw new SdkError(envelope.error.code as SdkErrorCode, envelope.error.message, { status });
   return envelope.data;
+}
+
+/** An event of the operator stream; undefined for one this SDK does not know (a newer server's). */
+function operatorEventOf(event: ServerSentEvent): OperatorEvent | undefined {
+  if (event.event !== 'ready' && event.event !== 'room' && event.event !== 'dropped') return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(event.data);
+  } catch {
+    return undefined;
+  }
+  if (typeof data !== 'object' || data === null) return undefined;
+  return { ...(data as object), type: event.event } as OperatorEvent;
 }

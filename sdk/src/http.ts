@@ -1,8 +1,19 @@
-/** The part of `fetch` the SDK uses: browsers, Node 18+, React Native and undici all have it. */
+/**
+ * The part of `fetch` the SDK uses: browsers, Node 18+, React Native and undici all have it.
+ * `body` (the response as a stream of bytes) and `signal` serve the operator event stream only.
+ */
 export type FetchLike = (
   url: string,
-  init?: { method?: string; headers?: Record<string, string>; body?: string },
-) => Promise<{ status: number; text(): Promise<string> }>;
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{ status: number; text(): Promise<string>; body?: ByteStreamLike | null }>;
+
+/** The part of a response body (a ReadableStream of bytes) the SDK reads. */
+export interface ByteStreamLike {
+  getReader(): {
+    read(): Promise<{ done: boolean; value?: Uint8Array }>;
+    cancel(reason?: unknown): Promise<void>;
+  };
+}
 
 /** The server's HTTP envelope: `{success: true, data}` or `{success: false, error: {code, message}}`. */
 export type Envelope<T> = { success: true; data: T } | { success: false; error: { code: string; message: string } };

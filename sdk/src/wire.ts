@@ -6,9 +6,26 @@
  */
 import type { ClientAction, ClientMessage } from '../../src/protocol/client-messages.js';
 import type { ClientErrorCode, ErrorCode } from '../../src/protocol/errors.js';
+import type { NodeStatus, OperatorStreamData, RoomSummary, RoomsPage } from '../../src/protocol/operator.js';
 import type { AckFrame, ErrorFrame, MediaMessage, RoomView, ServerMessage } from '../../src/protocol/server-messages.js';
 
-export type { AckFrame, ClientAction, ClientErrorCode, ClientMessage, ErrorCode, ErrorFrame, MediaMessage, RoomView, ServerMessage };
+export type {
+  AckFrame,
+  ClientAction,
+  ClientErrorCode,
+  ClientMessage,
+  ErrorCode,
+  ErrorFrame,
+  MediaMessage,
+  NodeStatus,
+  RoomSummary,
+  RoomsPage,
+  RoomView,
+  ServerMessage,
+};
+
+/** One event of `GET /api/events` (AdminClient.events): `type` is its SSE event name, the rest its data. */
+export type OperatorEvent = { [K in keyof OperatorStreamData]: { type: K } & OperatorStreamData[K] }[keyof OperatorStreamData];
 
 /** A frame as received: room-wide events carry the room's sequence number. */
 export type ServerFrame = ServerMessage & { seq?: number };

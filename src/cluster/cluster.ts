@@ -5,7 +5,7 @@ import { LocalMediaRouter } from './local-media-router.js';
 import { LocalNodeRegistry } from './local-node-registry.js';
 import type { MediaRouter } from './media-router.js';
 import { MemoryRoomStore } from './memory-room-store.js';
-import type { NodeRegistry } from './node-registry.js';
+import type { NodeRegistry, NodeStatusFields } from './node-registry.js';
 import { type RedisConfig, RedisConnection } from './redis/redis-connection.js';
 import { RedisKeys } from './redis/redis-keys.js';
 import { RedisMediaRouter } from './redis/redis-media-router.js';
@@ -27,6 +27,8 @@ export interface ClusterOptions {
   node: string;
   /** This node's SFU; the cluster decides which rooms' media it hosts. */
   media: MediaEngine;
+  /** This node's status, as the node registry tells the others (read at each heartbeat, and on asking). */
+  status(): NodeStatusFields;
   log: Logger;
   /** Told the duration of every store operation against Redis, in seconds. */
   onRoundTrip?(seconds: number): void;
@@ -56,8 +58,8 @@ export function openCluster(options: ClusterOptions): Cluster {
   if (config.kind === 'memory') {
     const store = new MemoryRoomStore(options.history);
     const events = new RoomEventStream(store, log);
-    const router = new LocalMediaRouter(media, store, events, log);
-    const nodes = new LocalNodeRegistry(node, () => media.load);
+    const router = new LocalMediaRouter(node, media, store, events, log);
+    const nodes = new LocalNodeRegistry(node, { load: () => media.load, status: options.status });
     return {
       store,
       events,
@@ -78,10 +80,15 @@ export function openCluster(options: ClusterOptions): Cluster {
   const nodes = new RedisNodeRegistry(
     redis,
     keys,
-    { node, timeoutMs: config.nodeTimeoutMs, graceMs: options.reconnectGraceMs, load: () => media.load },
+    {
+      node,
+      timeoutMs: config.nodeTimeoutMs,
+      graceMs: options.reconnectGraceMs,
+      report: { load: () => media.load, status: options.status },
+    },
     log,
   );
-  const local = new LocalMediaRouter(media, store, events, log);
+  const local = new LocalMediaRouter(node, media, store, events, log);
   const router = new RedisMediaRouter(redis, keys, nodes, local, { node, leaseMs: config.mediaLeaseMs }, log);
   return {
     store,

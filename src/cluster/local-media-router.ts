@@ -26,6 +26,8 @@ export class LocalMediaRouter implements MediaRouter {
   private readonly listeners: MediaMessageListeners;
 
   constructor(
+    /** This node, as media claims name it. */
+    private readonly node: string,
     private readonly engine: MediaEngine,
     private readonly store: RoomStore,
     private readonly stream: RoomEventStream,
@@ -42,6 +44,10 @@ export class LocalMediaRouter implements MediaRouter {
   /** The rooms whose media is here, or being opened here. */
   hostedRooms(): string[] {
     return [...this.rooms.keys()];
+  }
+
+  async hostOf(room: string): Promise<string | null> {
+    return this.rooms.has(room) ? this.node : null;
   }
 
   onMessage(listener: MediaMessageListener): void {

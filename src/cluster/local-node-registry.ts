@@ -1,14 +1,14 @@
-import type { NodeInfo, NodeRegistry } from './node-registry.js';
+import type { NodeInfo, NodeRegistry, NodeReport } from './node-registry.js';
 
 /** The registry of a node alone: itself, alive while it runs. */
 export class LocalNodeRegistry implements NodeRegistry {
   constructor(
     readonly node: string,
-    private readonly load: () => number,
+    private readonly report: NodeReport,
   ) {}
 
   async liveNodes(): Promise<NodeInfo[]> {
-    return [{ node: this.node, load: this.load() }];
+    return [{ node: this.node, load: this.report.load(), status: this.report.status() }];
   }
 
   onDeadNode(): void {

@@ -19,6 +19,8 @@ export interface MediaRouter {
   candidate(room: string, from: ConnectionRef, candidate: string, mid: string, id?: string): Promise<void>;
   /** The connection ended: its media closes, untold. */
   connectionClosed(room: string, from: ConnectionRef): Promise<void>;
+  /** The node hosting the room's media now, or null when none does (nobody in it has offered audio). */
+  hostOf(room: string): Promise<string | null>;
   /** Where messages for this node's connections go (the transport listens once). */
   onMessage(listener: MediaMessageListener): void;
   start(): Promise<void>;

@@ -1,8 +1,22 @@
+import type { NodeStatus } from '../protocol/operator.js';
+
+/** What a node reports of itself with each heartbeat, for the operator (`GET /api/nodes`). */
+export type NodeStatusFields = Omit<NodeStatus, 'node' | 'self'>;
+
 /** A node of the cluster as the others see it. */
 export interface NodeInfo {
   node: string;
   /** Media participants it hosts: where the next room's media goes (the least loaded). */
   load: number;
+  /** What it reported with its last heartbeat; absent from a node that reports none (an older version). */
+  status?: NodeStatusFields;
+}
+
+/** What a node tells the others about itself, read at each heartbeat (supplied by the composition). */
+export interface NodeReport {
+  /** Its media load, for media placement. */
+  load(): number;
+  status(): NodeStatusFields;
 }
 
 /**

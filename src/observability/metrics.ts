@@ -11,6 +11,8 @@ export interface MetricsSources {
   rooms(): Promise<number>;
   /** WebRTC peers of the SFU on this node. */
   mediaParticipants(): number;
+  /** Open operator event streams (`GET /api/events`) on this node. */
+  operatorStreams(): number;
 }
 
 /**
@@ -24,6 +26,7 @@ export class Metrics {
   readonly errors: Counter<'code' | 'transport'>;
   readonly rateLimited: Counter<'transport'>;
   readonly slowConsumers: Counter;
+  readonly operatorEventsDropped: Counter;
   readonly redisRoundTrip: Histogram;
   readonly redisReconnects: Counter;
 
@@ -97,6 +100,19 @@ export class Metrics {
     this.slowConsumers = new Counter({
       name: 'wigglypuff_slow_consumers_dropped_total',
       help: 'Clients dropped for not reading (backpressure)',
+      registers,
+    });
+    new Gauge({
+      name: 'wigglypuff_operator_streams',
+      help: 'Open operator event streams (GET /api/events) on this node',
+      registers,
+      collect() {
+        this.set(sources.operatorStreams());
+      },
+    });
+    this.operatorEventsDropped = new Counter({
+      name: 'wigglypuff_operator_events_dropped_total',
+      help: 'Events left out of operator event streams that did not drain',
       registers,
     });
     this.redisRoundTrip = new Histogram({

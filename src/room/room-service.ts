@@ -36,7 +36,7 @@ export class RoomService {
     if ((await this.store.count()) >= this.limits.maxRooms) {
       throw new AppError('too_many_rooms', `the server holds its maximum of ${this.limits.maxRooms} rooms`);
     }
-    if (!(await this.store.create(newRoom(name, masterUuid)))) {
+    if (!(await this.store.create(newRoom(name, masterUuid, Date.now())))) {
       throw new AppError('room_exists', `room ${name} already exists`);
     }
     this.log.info({ room: name, master: masterUuid }, 'room created');
@@ -48,6 +48,22 @@ export class RoomService {
 
   async get(name: string): Promise<RoomView> {
     return viewOf(await this.load(name));
+  }
+
+  /**
+   * One page of the room names, sorted: at most `limit` of those after `after` (from the first
+   * without it). `more`: whether names follow the page; `total`: every room.
+   */
+  async namesPage(limit: number, after?: string): Promise<{ names: string[]; more: boolean; total: number }> {
+    const all = await this.list();
+    const from = after === undefined ? 0 : all.findIndex((name) => name > after);
+    const rest = from < 0 ? [] : all.slice(from);
+    return { names: rest.slice(0, limit), more: rest.length > limit, total: all.length };
+  }
+
+  /** The room as stored, or null when there is none. */
+  find(name: string): Promise<Room | null> {
+    return this.store.load(name);
   }
 
   /** Refuses a join before the WebSocket upgrade: the room must exist and have room for a newcomer. */
@@ -111,7 +127,8 @@ export class RoomService {
     return { replied };
   }
 
-  private async load(name: string): Promise<Room> {
+  /** The room as stored (AppError `room_not_found` when there is none). */
+  async load(name: string): Promise<Room> {
     const room = await this.store.load(name);
     if (!room) throw new AppError('room_not_found', `room ${name} does not exist`);
     return room;

@@ -33,9 +33,11 @@ export interface Room {
   readonly seq: number;
   /** Bumped by every committed change; stores use it to detect concurrent writers. */
   readonly version: number;
+  /** When the room was created, in ms since the epoch; null for a room stored before rooms kept it. */
+  readonly createdAt: number | null;
 }
 
-export function newRoom(name: string, masterUuid: string): Room {
+export function newRoom(name: string, masterUuid: string, createdAt: number = Date.now()): Room {
   return {
     name,
     masterUuid,
@@ -48,6 +50,7 @@ export function newRoom(name: string, masterUuid: string): Room {
     corrections: [],
     seq: 0,
     version: 0,
+    createdAt,
   };
 }
 

@@ -102,7 +102,7 @@ type Said = { to: ConnectionRef; message: MediaMessage };
 async function node(t: TestContext, store: MemoryRoomStore = new MemoryRoomStore(HISTORY)) {
   const ports = await MediaPorts.open({ begin: 0, end: 0 }, '127.0.0.1');
   const engine = new MediaEngine({ slots: 2, dtx: true, network: { iceServers: () => [], bindAddress: '127.0.0.1' }, ports, log: silent });
-  const router = new LocalMediaRouter(engine, store, new RoomEventStream(store, silent), silent);
+  const router = new LocalMediaRouter('node-1', engine, store, new RoomEventStream(store, silent), silent);
   const rooms = new RoomService(store, silent);
   const said: Said[] = [];
   router.onMessage((to, message) => said.push({ to, message }));

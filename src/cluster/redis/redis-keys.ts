@@ -41,6 +41,11 @@ export class RedisKeys {
     return `${this.prefix}node:${node}`;
   }
 
+  /** String with the heartbeat's expiry: the node's status for the operator (NodeStatusFields as JSON). */
+  nodeStatus(node: string): string {
+    return `${this.prefix}node-status:${node}`;
+  }
+
   /** Lock: the one survivor that cleans up after a dead node. */
   reapLock(node: string): string {
     return `${this.prefix}reap:${node}`;

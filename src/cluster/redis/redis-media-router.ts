@@ -47,6 +47,11 @@ export class RedisMediaRouter implements MediaRouter {
     local.onMessage((to, message) => this.deliver(to, message));
   }
 
+  /** The placement's claim: the node that hosts the room's media, or is opening it. */
+  hostOf(room: string): Promise<string | null> {
+    return this.placement.currentOwner(room);
+  }
+
   onMessage(listener: MediaMessageListener): void {
     this.listeners.add(listener);
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { NodeInfo, NodeRegistry } from '../node-registry.js';
+import type { NodeInfo, NodeRegistry, NodeReport, NodeStatusFields } from '../node-registry.js';
 import type { RedisConnection } from './redis-connection.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -9,8 +9,8 @@ export interface RedisNodeRegistryOptions {
   timeoutMs: number;
   /** How long a dead node's members keep their place, so they can resume on another node. */
   graceMs: number;
-  /** This node's media load, published with each heartbeat. */
-  load(): number;
+  /** What this node publishes with each heartbeat: its media load, and its status under a key of its own. */
+  report: NodeReport;
 }
 
 /**
@@ -40,8 +40,15 @@ export class RedisNodeRegistry implements NodeRegistry {
   async liveNodes(): Promise<NodeInfo[]> {
     const { commands } = this.redis;
     const nodes = await commands.smembers(this.keys.nodes);
-    const loads = await Promise.all(nodes.map((node) => commands.get(this.keys.node(node))));
-    return nodes.flatMap((node, i) => (loads[i] === null ? [] : [{ node, load: Number(loads[i]) }]));
+    const [loads, statuses] = await Promise.all([
+      Promise.all(nodes.map((node) => commands.get(this.keys.node(node)))),
+      Promise.all(nodes.map((node) => commands.get(this.keys.nodeStatus(node)))),
+    ]);
+    return nodes.flatMap((node, i) => {
+      if (loads[i] === null) return [];
+      const status = parseStatus(statuses[i] ?? null);
+      return [{ node, load: Number(loads[i]), ...(status && { status }) }];
+    });
   }
 
   onDeadNode(handler: (node: string) => Promise<unknown>): void {
@@ -69,7 +76,11 @@ export class RedisNodeRegistry implements NodeRegistry {
     const { commands } = this.redis;
     const { node, timeoutMs } = this.options;
     // The key outlives one missed tick but not a dead node: checks every tick make detection <= timeoutMs.
-    await commands.set(this.keys.node(node), String(this.options.load()), 'PX', timeoutMs - this.tickMs);
+    const ttl = timeoutMs - this.tickMs;
+    const { report } = this.options;
+    // The status first: a node is alive by its load key, and a live node has its status beside it.
+    await commands.set(this.keys.nodeStatus(node), JSON.stringify(report.status()), 'PX', ttl);
+    await commands.set(this.keys.node(node), String(report.load()), 'PX', ttl);
     await commands.sadd(this.keys.nodes, node);
     const others = (await commands.smembers(this.keys.nodes)).filter((other) => other !== node);
     const alive = await Promise.all(others.map((other) => commands.exists(this.keys.node(other))));
@@ -95,5 +106,14 @@ export class RedisNodeRegistry implements NodeRegistry {
     } finally {
       this.reaping.delete(dead);
     }
+  }
+}
+
+function parseStatus(text: string | null): NodeStatusFields | undefined {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as NodeStatusFields;
+  } catch {
+    return undefined;
   }
 }

@@ -72,7 +72,9 @@ export class RedisRoomStore implements RoomStore {
       const members = stored.members === undefined ? settings.members : (JSON.parse(stored.members) as Room['members']);
       // Rooms stored before the correction queue existed have none.
       const corrections = settings.corrections ?? [];
-      return this.copies.keep({ ...settings, members, corrections, seq: Number(stored.seq), version: Number(stored.version) });
+      // Rooms stored before rooms kept their creation time: unknown.
+      const createdAt = settings.createdAt ?? null;
+      return this.copies.keep({ ...settings, members, corrections, createdAt, seq: Number(stored.seq), version: Number(stored.version) });
     });
   }
 

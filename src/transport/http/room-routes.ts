@@ -4,10 +4,11 @@ import type { Access } from '../../auth/access.js';
 import { CreateRoomBody, DeleteRoomBody, KickUserBody, RoomParams } from '../../protocol/http.js';
 import type { RoomService } from '../../room/room-service.js';
 import { ok } from './envelope.js';
+import type { RoomSummaries } from './room-summaries.js';
 
-/** The seed's room management endpoints, plus `GET /api/room/{name}`; the API key when the server is closed. */
+/** The seed's room management endpoints, plus `GET /api/room/{name}` (a RoomSummary); the API key when the server is closed. */
 export const roomRoutes =
-  (rooms: RoomService, access: Access): FastifyPluginAsync =>
+  (rooms: RoomService, summaries: RoomSummaries, access: Access): FastifyPluginAsync =>
   async (plugin) => {
     const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
     // After the rate limit (onRequest), before the body is read: no key, no further answer.
@@ -30,5 +31,5 @@ export const roomRoutes =
       return ok('user kicked');
     });
 
-    app.get('/api/room/:name', { schema: { params: RoomParams } }, async (request) => ok(await rooms.get(request.params.name)));
+    app.get('/api/room/:name', { schema: { params: RoomParams } }, async (request) => ok(await summaries.get(request.params.name)));
   };
