@@ -4,7 +4,7 @@
  * after a backoff (1 s, doubling up to 10 s, back to 1 s once a stream is ready).
  */
 import { isSdkError } from '../../sdk/src/index.js';
-import type { AdminEvent, DashboardApi } from './api.js';
+import type { DashboardApi, OperatorEvent } from './api.js';
 
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 10_000;
@@ -16,10 +16,12 @@ export type StreamState =
   | { kind: 'waiting'; delayMs: number };
 
 export interface StreamHandlers {
-  item(item: AdminEvent): void;
+  item(item: OperatorEvent): void;
   state(state: StreamState): void;
   /** A failure that retrying cannot mend (the key refused): the stream stops. */
   fatal(error: unknown): void;
+  /** The server refused the set (a room of it is gone): the stream retries after its backoff. */
+  refused(error: unknown): void;
 }
 
 export class EventStream {
@@ -72,6 +74,7 @@ export class EventStream {
           this.handlers.fatal(error);
           return;
         }
+        if (isSdkError(error) && error.status !== undefined) this.handlers.refused(error);
       }
       if (signal.aborted) return;
       this.handlers.state({ kind: 'waiting', delayMs });

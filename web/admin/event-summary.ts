@@ -1,8 +1,8 @@
 /** The words of one live-tail line: what happened, in a few words (`ClickAya 255`, `NewUser ali (Ali)`). */
 import type { ServerMessage } from '../../src/protocol/server-messages.js';
-import type { AdminEvent } from './api.js';
+import type { OperatorEvent } from './api.js';
 
-type RoomItem = Extract<AdminEvent, { type: 'room' }>;
+type RoomItem = Extract<OperatorEvent, { type: 'room' }>;
 
 /** The message's action and its details, then whom it went to when not the whole room. */
 export function summarize(item: RoomItem): string {

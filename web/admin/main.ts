@@ -122,7 +122,12 @@ function openDashboard(api: DashboardApi, open: boolean): void {
         if (item.type === 'room' && item.message.action === 'RoomDeleted') current.rooms.now();
       },
       state: (state) => session === current && renderStreamState(state),
-      fatal: (error) => failed(current, error, strings.detail.failed),
+      fatal: (error) => failed(current, error, strings.tail.failed),
+      // A room of the set is gone: the page's refresh gives the stream its next set.
+      refused: () => {
+        current.rooms.now();
+        current.detail.now();
+      },
     }),
     nodes: every(REFRESH_MS, async () => {
       try {

@@ -71,6 +71,7 @@ export const strings = {
     watching: (rooms: number) => (rooms === 0 ? 'No rooms to watch.' : `Watching ${rooms} room${rooms === 1 ? '' : 's'}.`),
     connecting: 'Connecting to the event stream…',
     reconnecting: (seconds: number) => `The event stream ended; reconnecting in ${seconds} s…`,
+    failed: (message: string) => `The event stream failed: ${message}`,
     dropped: (count: number) => `${count} event${count === 1 ? '' : 's'} dropped (the dashboard fell behind)`,
   },
   yes: 'yes',

@@ -2,7 +2,7 @@
  * The live tail: one line per event, newest first, at most MAX_LINES in the page. Paused, new lines
  * are held (the newest MAX_LINES of them) and shown on resume.
  */
-import type { AdminEvent } from './api.js';
+import type { OperatorEvent } from './api.js';
 import { byId, element } from './dom.js';
 import type { StreamState } from './event-stream.js';
 import { summarize } from './event-summary.js';
@@ -28,7 +28,7 @@ export function setUpTail(): void {
 }
 
 /** Adds the line of one stream item (`ready` has none). */
-export function addToTail(item: AdminEvent, at = new Date()): void {
+export function addToTail(item: OperatorEvent, at = new Date()): void {
   const line = lineOf(item, at);
   if (!line) return;
   if (paused) {
@@ -75,7 +75,7 @@ function renderPauseButton(): void {
   byId('tail-pause').textContent = paused ? strings.tail.resume(held.length) : strings.tail.pause;
 }
 
-function lineOf(item: AdminEvent, at: Date): HTMLTableRowElement | null {
+function lineOf(item: OperatorEvent, at: Date): HTMLTableRowElement | null {
   const time = element('td', { textContent: clock(at) });
   switch (item.type) {
     case 'ready':

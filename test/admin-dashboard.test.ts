@@ -1,0 +1,281 @@
+/**
+ * The operator dashboard (web/admin/, built on the SDK's AdminClient and bundled into
+ * dist/public/admin/ by scripts/build-web.mjs, which runs once before these tests) in real headless
+ * Chromium: against a closed two-node cluster on a real Redis, with a teacher and a student joined
+ * through the SDK's RoomClient on different nodes, and against an open server. The page is driven
+ * by its roles and labels, as an operator (or a screen reader) finds its way.
+ */
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import WebSocket from 'ws';
+import { AdminClient } from '../sdk/src/admin-client.js';
+import { RoomClient } from '../sdk/src/room-client.js';
+import { status, until } from './sdk/waits.js';
+import { startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
+import { RedisServer } from './support/redis.js';
+import { startServer, type TestServer } from './support/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const WAIT_MS = 15_000;
+const API_KEY = 'dashboard-api-key-0123456789';
+const SECRET = 'dashboard-join-token-secret-0123456789';
+
+// A fresh clone has no build output: the server serves the dashboard from dist/public/admin/, built here once.
+before(() => {
+  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-web.mjs', import.meta.url))], { stdio: 'pipe' });
+});
+
+/** A browser page that records what it throws; the test fails on any. */
+async function openPage(browser: Browser, url: string, viewport = { width: 1280, height: 900 }) {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url);
+  return { page, errors };
+}
+
+const memberRow = (page: Page, uuid: string) => page.locator(`#detail-members tr[data-uuid="${uuid}"]`);
+
+describe('the dashboard of a closed cluster (two nodes, one Redis)', () => {
+  let redis: RedisServer;
+  let nodes: WigglypuffNode[];
+  let a: WigglypuffNode;
+  let b: WigglypuffNode;
+  let browser: Browser;
+  const clients: RoomClient[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await startNodes(2, { REDIS_URL: redis.url, API_KEY, JOIN_TOKEN_SECRET: SECRET, NODE_TIMEOUT_MS: '2000' });
+    [a, b] = nodes as [WigglypuffNode, WigglypuffNode];
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  after(async () => {
+    for (const client of clients) client.close();
+    await browser?.close();
+    await stopNodes(nodes ?? []);
+    await redis?.stop();
+  });
+
+  test('sign in (a wrong key refused first), both nodes, a room live: its events in the tail, a kick, read-only', async () => {
+    const admin = new AdminClient({ url: a.http, apiKey: API_KEY });
+    await admin.createRoom('halaqa-1', 'teacher');
+    const join = async (node: WigglypuffNode, uuid: string, name: string) => {
+      const { token } = await admin.mintJoinToken({ room: 'halaqa-1', uuid, name });
+      const client = new RoomClient({ url: node.ws, room: 'halaqa-1', uuid, token, WebSocket });
+      clients.push(client);
+      await client.connect();
+      return client;
+    };
+    const teacher = await join(b, 'teacher', 'Ustadh Ahmad');
+    const student = await join(a, 'ali', 'Ali');
+    await until(teacher, (state) => state.members.some((member) => member.uuid === 'ali'));
+
+    const { page, errors } = await openPage(browser, `${a.http}/admin`); // redirected to /admin/
+    assert.equal(new URL(page.url()).pathname, '/admin/');
+    const keyField = page.getByLabel('API key');
+    await keyField.waitFor({ timeout: WAIT_MS });
+    await page.getByText(/reloading or closing the page signs you out/).waitFor();
+
+    await keyField.fill('not-the-key-0123456789');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const refusal = page.locator('#sign-in-error[data-kind="error"]');
+    await refusal.waitFor({ timeout: WAIT_MS });
+    assert.match((await refusal.textContent()) ?? '', /^The server refused the key: .+/);
+    assert.equal(await refusal.getAttribute('role'), 'status');
+    assert.ok(await keyField.isVisible(), 'still on the form');
+    assert.ok(await page.locator('#dashboard').isHidden());
+
+    await keyField.fill(API_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#dashboard').waitFor({ timeout: WAIT_MS });
+    assert.ok(await page.locator('#open-warning').isHidden(), 'no open-server warning on a closed server');
+    assert.equal(await keyField.inputValue().catch(() => ''), '', 'the form does not keep the key');
+    const stored = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
+    assert.deepEqual(stored, { local: 0, session: 0, cookie: '' }, 'the key is in memory only');
+
+    // Both nodes, the one that served the page marked.
+    const nodeRows = page.locator('#nodes-body tr[data-node]');
+    await page.waitForFunction(() => document.querySelectorAll('#nodes-body tr[data-node]').length === 2, null, { timeout: WAIT_MS });
+    const ids = await nodeRows.locator('th').allTextContents();
+    assert.deepEqual(
+      ids.map((id) => id.replace(/^(node-\d).*$/, '$1')),
+      ['node-0', 'node-1'],
+      `the nodes listed: ${ids.join(', ')}`,
+    );
+    const self = page.locator('#nodes-body tr.self');
+    assert.equal(await self.count(), 1);
+    assert.match((await self.locator('th').textContent()) ?? '', new RegExp(`^${a.id}`));
+    assert.match((await self.textContent()) ?? '', /this node/);
+
+    // The room, its members.
+    const roomRow = page.locator('#rooms-body tr[data-room="halaqa-1"]');
+    await roomRow.waitFor({ timeout: WAIT_MS });
+    assert.equal(await roomRow.locator('td').first().textContent(), '2', 'two members');
+    await page.getByRole('button', { name: 'Open room halaqa-1' }).click();
+    await page.getByRole('heading', { name: 'Room halaqa-1' }).waitFor({ timeout: WAIT_MS });
+    await memberRow(page, 'ali').waitFor({ timeout: WAIT_MS });
+    assert.match((await memberRow(page, 'ali').textContent()) ?? '', /Ali/);
+    assert.match((await memberRow(page, 'teacher').textContent()) ?? '', /Ustadh Ahmad/);
+    await page.locator('#tail-status', { hasText: 'Watching 1 room.' }).waitFor({ timeout: WAIT_MS });
+
+    // The teacher's commands (on the other node) in the tail, newest first, and in the detail.
+    await teacher.moveSura(2);
+    await teacher.clickAya(255);
+    const click = page.locator('#tail-body tr[data-action="ClickAya"]', { hasText: 'ClickAya 255' });
+    await click.waitFor({ timeout: WAIT_MS });
+    assert.match((await click.textContent()) ?? '', /^\d\d:\d\d:\d\dhalaqa-1\d+ClickAya 255$/);
+    const actions = await page.locator('#tail-body tr').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.action));
+    assert.ok(actions.indexOf('ClickAya') < actions.indexOf('MoveSura'), `newest first: ${actions.join(', ')}`);
+    await page.locator('#detail-passage', { hasText: '2:255' }).waitFor({ timeout: WAIT_MS });
+
+    // Kick the student: confirmed in the page; their client is closed as kicked, the detail drops them.
+    await page.getByRole('button', { name: 'Kick ali' }).click();
+    await page.getByRole('group', { name: /^Kick ali\?/ }).waitFor();
+    assert.equal(student.status.status, 'connected', 'nothing happens before the confirmation');
+    await page.getByRole('button', { name: 'Yes, kick ali' }).click();
+    const closed = await status(student, (next) => next.status === 'closed');
+    assert.equal(closed.status === 'closed' && closed.reason, 'kicked');
+    await memberRow(page, 'ali').waitFor({ state: 'detached', timeout: WAIT_MS });
+    await page.locator('#notice', { hasText: 'Kicked ali from halaqa-1.' }).waitFor();
+    await page.locator('#tail-body tr', { hasText: 'UserLeave ali' }).waitFor({ timeout: WAIT_MS });
+
+    // Read-only: every action is gone, and back.
+    const kickTeacher = page.getByRole('button', { name: 'Kick teacher' });
+    const deleteRoom = page.getByRole('button', { name: 'Delete room halaqa-1' });
+    assert.ok((await kickTeacher.isVisible()) && (await deleteRoom.isVisible()));
+    await page.getByLabel('Read-only').check();
+    await kickTeacher.waitFor({ state: 'hidden' });
+    assert.ok(await deleteRoom.isHidden());
+    assert.equal(await page.locator('.action:visible').count(), 0, 'no action visible');
+    assert.equal(new URL(page.url()).searchParams.get('readonly'), '1', 'the address keeps the mode');
+    await page.getByLabel('Read-only').uncheck();
+    await kickTeacher.waitFor({ state: 'visible' });
+
+    // Pause holds new lines until resumed.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await teacher.clickAya(256);
+    await page.getByRole('button', { name: 'Resume (1 held)' }).waitFor({ timeout: WAIT_MS });
+    assert.equal(await page.locator('#tail-body tr', { hasText: 'ClickAya 256' }).count(), 0);
+    await page.getByRole('button', { name: 'Resume (1 held)' }).click();
+    await page.locator('#tail-body tr', { hasText: 'ClickAya 256' }).waitFor();
+
+    // A reload signs out: the key was nowhere but in the page.
+    await page.reload();
+    await keyField.waitFor({ timeout: WAIT_MS });
+    assert.ok(await page.locator('#dashboard').isHidden());
+    assert.deepEqual(errors, [], 'the page threw');
+    await page.close();
+  });
+
+  test('in a narrow window the tables stay readable: the page does not scroll sideways, the tables do', async () => {
+    const { page, errors } = await openPage(browser, `${b.http}/admin/`, { width: 380, height: 800 });
+    await page.getByLabel('API key').fill(API_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#nodes-body tr[data-node]').first().waitFor({ timeout: WAIT_MS });
+    const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, window: window.innerWidth }));
+    assert.ok(widths.page <= widths.window, `the page is ${widths.page} px wide in a ${widths.window} px window`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+describe('the dashboard of an open server', () => {
+  let s: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    s = await startServer();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  test('opens without a key and warns that the server is open; a room deleted after a confirmation; ?readonly=1 hides the actions', async () => {
+    const admin = new AdminClient({ url: s.http });
+    await admin.createRoom('open-room', 'teacher');
+    const teacher = new RoomClient({ url: s.ws, room: 'open-room', uuid: 'teacher', WebSocket });
+    await teacher.connect();
+
+    const { page, errors } = await openPage(browser, `${s.http}/admin/`);
+    const warning = page
+      .getByRole('status')
+      .filter({ hasText: 'This server is open: anyone can manage rooms. Set API_KEY and JOIN_TOKEN_SECRET.' });
+    await warning.waitFor({ timeout: WAIT_MS });
+    assert.ok(await page.getByLabel('API key').isHidden(), 'no sign-in on an open server');
+    assert.ok(await page.getByRole('button', { name: 'Sign out' }).isHidden());
+    await page.getByRole('button', { name: 'Open room open-room' }).click({ timeout: WAIT_MS });
+    await memberRow(page, 'teacher').waitFor({ timeout: WAIT_MS });
+
+    await page.getByRole('button', { name: 'Delete room open-room' }).click();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Delete room open-room' }).click();
+    await page.getByRole('button', { name: 'Yes, delete open-room' }).click();
+    const closed = await status(teacher, (next) => next.status === 'closed');
+    assert.equal(closed.status === 'closed' && closed.reason, 'room_deleted');
+    await page.locator('#notice', { hasText: 'Deleted room open-room.' }).waitFor({ timeout: WAIT_MS });
+    await page.locator('#rooms-body tr[data-room="open-room"]').waitFor({ state: 'detached', timeout: WAIT_MS });
+    assert.ok(await page.locator('#detail').isHidden());
+    assert.deepEqual(await admin.listRooms(), []);
+    await page.close();
+
+    await admin.createRoom('watched', 'teacher');
+    const { page: readOnly, errors: readOnlyErrors } = await openPage(browser, `${s.http}/admin?readonly=1`);
+    await readOnly.getByRole('button', { name: 'Open room watched' }).click({ timeout: WAIT_MS });
+    await readOnly.getByRole('heading', { name: 'Room watched' }).waitFor();
+    await readOnly.locator('#detail-master', { hasText: 'teacher' }).waitFor({ timeout: WAIT_MS });
+    assert.ok(await readOnly.getByLabel('Read-only').isChecked());
+    assert.ok(await readOnly.getByRole('button', { name: 'Delete room watched' }).isHidden());
+    assert.equal(await readOnly.locator('.action:visible').count(), 0);
+    teacher.close();
+    assert.deepEqual([...errors, ...readOnlyErrors], [], 'the page threw');
+  });
+
+  test('the tail keeps the newest 200 lines of a busy room', async () => {
+    const admin = new AdminClient({ url: s.http });
+    await admin.createRoom('busy', 'teacher');
+    const { page, errors } = await openPage(browser, `${s.http}/admin/`);
+    await page.getByRole('button', { name: 'Open room busy' }).click({ timeout: WAIT_MS });
+    await page.locator('#tail-status', { hasText: /^Watching \d+ rooms?\.$/ }).waitFor({ timeout: WAIT_MS });
+    const join = async (uuid: string) => {
+      const client = new RoomClient({ url: s.ws, room: 'busy', uuid, WebSocket });
+      await client.connect();
+      return client;
+    };
+    const teacher = await join('teacher');
+    const students = await Promise.all(['s1', 's2', 's3', 's4', 's5', 's6'].map(join));
+    // 6 × 40 queue events (each student within its rate limit's burst), then the teacher's last word.
+    await Promise.all(
+      students.map(async (student) => {
+        for (let round = 0; round < 20; round++) {
+          await student.offerCorrection();
+          await student.withdrawCorrection();
+        }
+      }),
+    );
+    await teacher.moveSura(1);
+    await teacher.clickAya(7);
+    const newest = page.locator('#tail-body tr').first();
+    await page.locator('#tail-body tr', { hasText: 'ClickAya 7' }).waitFor({ timeout: WAIT_MS });
+    assert.match((await newest.textContent()) ?? '', /ClickAya 7$/);
+    assert.equal(await page.locator('#tail-body tr').count(), 200);
+    for (const client of [teacher, ...students]) client.close();
+    assert.deepEqual(errors, [], 'the page threw');
+    await page.close();
+  });
+});
