@@ -18,6 +18,7 @@ import { status, until } from './sdk/waits.js';
 import { startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
 import { RedisServer } from './support/redis.js';
 import { startServer, type TestServer } from './support/server.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -244,6 +245,35 @@ describe('the dashboard of an open server', () => {
     assert.equal(await readOnly.locator('.action:visible').count(), 0);
     teacher.close();
     assert.deepEqual([...errors, ...readOnlyErrors], [], 'the page threw');
+  });
+
+  test('the tail follows again, after a short wait, when its stream is cut', async () => {
+    const admin = new AdminClient({ url: s.http });
+    await admin.createRoom('cut', 'teacher');
+    const teacher = new RoomClient({ url: s.ws, room: 'cut', uuid: 'teacher', WebSocket });
+    await teacher.connect();
+    await teacher.moveSura(1);
+    const proxy = await TcpProxy.start(s.http);
+    try {
+      const { page, errors } = await openPage(browser, `${proxy.http}/admin/`);
+      const tailStatus = page.locator('#tail-status');
+      await page.locator('#tail-status[data-state="ready"]').waitFor({ timeout: WAIT_MS });
+      await teacher.clickAya(2);
+      await page.locator('#tail-body tr', { hasText: 'ClickAya 2' }).waitFor({ timeout: WAIT_MS });
+
+      proxy.cut(); // every connection of the page, its event stream's among them
+      await page.locator('#tail-status[data-state="waiting"]').waitFor({ timeout: WAIT_MS });
+      assert.match((await tailStatus.textContent()) ?? '', /^The event stream ended; reconnecting in 1 s…$/);
+      await page.locator('#tail-status[data-state="ready"]').waitFor({ timeout: WAIT_MS });
+      await teacher.clickAya(3);
+      await page.locator('#tail-body tr', { hasText: 'ClickAya 3' }).waitFor({ timeout: WAIT_MS });
+      assert.deepEqual(errors, [], 'the page threw');
+      await page.close();
+    } finally {
+      teacher.close();
+      await proxy.close();
+      await admin.deleteRoom('cut');
+    }
   });
 
   test('the tail keeps the newest 200 lines of a busy room', async () => {
