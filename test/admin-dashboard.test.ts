@@ -276,6 +276,56 @@ describe('the dashboard of an open server', () => {
     }
   });
 
+  test('rooms come a page of 20 at a time; the tail follows the rooms of the page shown', async () => {
+    const admin = new AdminClient({ url: s.http });
+    const names = Array.from({ length: 25 }, (_, index) => `page-${String(index).padStart(2, '0')}`);
+    for (const name of names) await admin.createRoom(name, 'teacher');
+    const before = (await admin.roomsPage({ limit: 100 })).rooms.map((room) => room.name);
+    const firstPage = before.slice(0, 20);
+    const onFirst = names.find((name) => firstPage.includes(name));
+    const onSecond = names.find((name) => !firstPage.includes(name));
+    assert.ok(onFirst && onSecond);
+    const teachers = await Promise.all(
+      [onFirst, onSecond].map(async (room) => {
+        const client = new RoomClient({ url: s.ws, room, uuid: 'teacher', WebSocket });
+        await client.connect();
+        await client.moveSura(1);
+        return client;
+      }),
+    );
+    const [first, second] = teachers as [RoomClient, RoomClient];
+    try {
+      const { page, errors } = await openPage(browser, `${s.http}/admin/`);
+      const range = page.locator('#rooms-range');
+      await range.filter({ hasText: `Rooms 1–20 of ${before.length}` }).waitFor({ timeout: WAIT_MS });
+      assert.equal(await page.locator('#rooms-body tr[data-room]').count(), 20);
+      assert.ok(await page.getByRole('button', { name: 'Previous page' }).isDisabled());
+      await page.locator('#tail-status', { hasText: 'Watching 20 rooms.' }).waitFor({ timeout: WAIT_MS });
+      await first.clickAya(4);
+      await page.locator('#tail-body tr', { hasText: 'ClickAya 4' }).waitFor({ timeout: WAIT_MS });
+
+      await page.getByRole('navigation', { name: 'Room pages' }).getByRole('button', { name: 'Next page' }).click();
+      await range.filter({ hasText: `Rooms 21–${before.length} of ${before.length}` }).waitFor({ timeout: WAIT_MS });
+      assert.deepEqual(
+        await page.locator('#rooms-body tr[data-room]').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.room)),
+        before.slice(20),
+      );
+      await page.locator('#tail-status', { hasText: `Watching ${before.length - 20} room` }).waitFor({ timeout: WAIT_MS });
+      await first.clickAya(5); // no longer followed
+      await second.clickAya(6);
+      await page.locator('#tail-body tr', { hasText: 'ClickAya 6' }).waitFor({ timeout: WAIT_MS });
+      assert.equal(await page.locator('#tail-body tr', { hasText: 'ClickAya 5' }).count(), 0, 'the first page is no longer followed');
+
+      await page.getByRole('button', { name: 'Previous page' }).click();
+      await range.filter({ hasText: `Rooms 1–20 of ${before.length}` }).waitFor({ timeout: WAIT_MS });
+      assert.deepEqual(errors, [], 'the page threw');
+      await page.close();
+    } finally {
+      for (const teacher of teachers) teacher.close();
+      for (const name of names) await admin.deleteRoom(name);
+    }
+  });
+
   test('the tail keeps the newest 200 lines of a busy room', async () => {
     const admin = new AdminClient({ url: s.http });
     await admin.createRoom('busy', 'teacher');

@@ -129,7 +129,6 @@ function tail(): HTMLElement {
 export function buildLayout(body: HTMLElement = document.body): void {
   document.title = strings.title;
   const warning = statusLine('open-warning', 'warning');
-  warning.textContent = strings.openServer;
   const readOnlyNote = h('p', { id: 'readonly-note', className: 'note', hidden: true, textContent: strings.readOnly.on });
   const dashboard = h('div', { id: 'dashboard', hidden: true }, [nodes(), rooms(), detail(), tail()]);
   body.replaceChildren(header(), warning, readOnlyNote, statusLine('notice'), h('main', {}, [signIn(), dashboard]));

@@ -1,5 +1,6 @@
 /** The dashboard's status line (role=status): the last error or confirmation, in words. */
 import { byId } from './dom.js';
+import { strings } from './strings.js';
 
 export type NoticeKind = 'info' | 'error';
 
@@ -21,5 +22,8 @@ export function clearNotice(): void {
 
 /** The warning of an open server (no API_KEY): shown for as long as the dashboard is. */
 export function showOpenWarning(shown: boolean): void {
-  byId('open-warning').hidden = !shown;
+  const warning = byId('open-warning');
+  warning.hidden = !shown;
+  // Written as it appears, so a screen reader announces the status (a text already there is not).
+  warning.textContent = shown ? strings.openServer : '';
 }
