@@ -1,50 +1,42 @@
 /**
- * The class page (web/class/, built on the SDK and bundled into dist/public/ by
+ * The class app (web/class/, built on the SDK and bundled into dist/public/ by
  * scripts/build-web.mjs, which runs once before these tests) in real headless Chromium against a
  * real server, with a real WebRTC peer in Node (AudioParticipant, libwebrtc) on the other side of
  * the SFU. Chromium is the Debian package (/usr/bin/chromium, installed by scripts/install-deps.sh);
- * its fake microphone plays a beep. Everything runs on loopback.
+ * its fake microphone plays a beep. Everything runs on loopback. The class app's own walk-through
+ * (several pages, the text, the queue, the floor, the phone, join links) is class-app.test.ts.
  */
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { AudioParticipant } from './support/audio-participant.js';
+import {
+  buildWeb,
+  currentAya,
+  eventually,
+  fillJoinForm,
+  launchBrowser,
+  openAppPage,
+  pageStats,
+  receivedPeak,
+  SILENCE_RMS,
+  WAIT_MS,
+  waitForAya,
+  waitForClass,
+  waitForPageStats,
+} from './support/browser.js';
 import { request, startServer, type TestServer } from './support/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
-const WAIT_MS = 15_000;
 const TEACHER = 'teacher-1';
 const STUDENT = 'ali';
-/** -40 dBFS: well above the silence (digital zeros, or comfort noise) of an idle stream. */
-const SILENCE_RMS = 0.01;
-
-interface Stats {
-  packetsReceived: number;
-  audioLevel: number;
-  packetsSent: number;
-}
 
 interface Class {
   server: TestServer;
   page: Page;
   room: string;
-  /** Another page of the same browser, joined to the room through its form (closed with the class). */
+  /** Another page (a context of its own), joined to the room through its form (closed with the class). */
   openPage(uuid: string, role: 'teacher' | 'student'): Promise<Page>;
   /** A Node WebRTC participant in the room; closed with the class. */
   participant(uuid: string, options?: Parameters<typeof AudioParticipant.join>[3]): Promise<AudioParticipant>;
@@ -53,9 +45,7 @@ interface Class {
 let rooms = 0;
 
 // A fresh clone has no build output: the server serves the page from dist/public/, built here once.
-before(() => {
-  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-web.mjs', import.meta.url))], { stdio: 'pipe' });
-});
+before(() => buildWeb());
 
 /** A server (`env`: its configuration), a browser on the class page joined as the teacher of a fresh room, and cleanup. */
 async function withClass(run: (room: Class) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
@@ -63,26 +53,24 @@ async function withClass(run: (room: Class) => Promise<void>, env: Record<string
   const participants: AudioParticipant[] = [];
   let browser: Browser | undefined;
   try {
-    const started = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const started = await launchBrowser();
     browser = started;
-    const pageErrors: string[] = [];
-    const newPage = async () => {
-      const page = await started.newPage();
-      page.on('pageerror', (error) => pageErrors.push(error.message));
+    const pageErrors: string[][] = [];
+    const room = `class-${++rooms}`;
+    const newPage = async (uuid: string, role: 'teacher' | 'student') => {
+      // ?uuid= gives the page its member id (otherwise the one its localStorage keeps); the name is the uuid.
+      const { page, errors } = await openAppPage(started, `${server.http}/?uuid=${uuid}`);
+      pageErrors.push(errors);
+      await fillJoinForm(page, { room, name: uuid, role });
+      await waitForClass(page);
       return page;
     };
-    const page = await newPage();
-    const room = `class-${++rooms}`;
-    await joinPage(page, server, room, TEACHER, 'teacher');
+    const page = await newPage(TEACHER, 'teacher');
     await run({
       server,
       page,
       room,
-      openPage: async (uuid, role) => {
-        const other = await newPage();
-        await joinPage(other, server, room, uuid, role);
-        return other;
-      },
+      openPage: newPage,
       participant: async (uuid, options) => {
         const participant = await AudioParticipant.join(server.ws, room, uuid, options);
         participants.push(participant);
@@ -90,75 +78,11 @@ async function withClass(run: (room: Class) => Promise<void>, env: Record<string
         return participant;
       },
     });
-    assert.deepEqual(pageErrors, [], 'the page threw');
+    assert.deepEqual(pageErrors.flat(), [], 'the page threw');
   } finally {
     await Promise.allSettled(participants.map((participant) => participant.close()));
     await browser?.close();
     await server.close();
-  }
-}
-
-/** Fills the join form, joins, and waits until the page's socket and PeerConnection are connected. */
-async function joinPage(page: Page, server: TestServer, room: string, uuid: string, role: 'teacher' | 'student') {
-  await page.goto(`${server.http}/`);
-  await page.getByLabel('Room name').fill(room);
-  await page.getByLabel('Your name').fill(uuid);
-  await page.getByLabel('Role').selectOption(role);
-  await page.getByRole('button', { name: 'Join' }).click();
-  await page.locator('#status[data-state="connected"]').waitFor({ timeout: WAIT_MS });
-  await page.waitForFunction(() => window.wigglypuff.pc?.connectionState === 'connected', null, { timeout: WAIT_MS });
-}
-
-const pageStats = (page: Page): Promise<Stats> => page.evaluate(() => window.wigglypuff.stats());
-
-/** Waits until the page's stats exceed `above` (each given field strictly), polling getStats() in the page. */
-async function waitForPageStats(page: Page, above: Partial<Stats>, timeoutMs = WAIT_MS): Promise<Stats> {
-  let last = await pageStats(page);
-  const exceeds = () => Object.entries(above).every(([key, min]) => last[key as keyof Stats] > min);
-  await eventually(
-    `page stats above ${JSON.stringify(above)}`,
-    async () => {
-      if (exceeds()) return true;
-      last = await pageStats(page);
-      return exceeds();
-    },
-    () => `last ${JSON.stringify(last)}`,
-    timeoutMs,
-  );
-  return last;
-}
-
-/**
- * The loudest 20 ms of `samples` as RMS (fraction of full scale). Chromium's fake microphone beeps
- * briefly a few times a second, so the loudest stretch, not the average, tells sound from silence.
- */
-function peakRms(samples: Int16Array, sampleRate: number, windowMs = 20): number {
-  const window = Math.max(1, Math.round((sampleRate * windowMs) / 1000));
-  let peak = 0;
-  for (let start = 0; start + window <= samples.length; start += window) {
-    let sum = 0;
-    for (let i = start; i < start + window; i++) sum += (samples[i]! / 32768) ** 2;
-    peak = Math.max(peak, Math.sqrt(sum / window));
-  }
-  return peak;
-}
-
-/** The loudest 20 ms a participant received in the last `windowMs`, over all its receive slots. */
-function receivedPeak(participant: AudioParticipant, windowMs = 1500): number {
-  let peak = 0;
-  for (let slot = 0; slot < participant.detector.slotCount; slot++) {
-    const { samples, sampleRate } = participant.detector.recent(slot, windowMs);
-    peak = Math.max(peak, peakRms(samples, sampleRate));
-  }
-  return peak;
-}
-
-/** Polls `check` every 50 ms until it is true; fails with `describe()` after `timeoutMs`. */
-async function eventually(what: string, check: () => boolean | Promise<boolean>, describe: () => string, timeoutMs = WAIT_MS) {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}: ${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -218,15 +142,13 @@ test('the teacher mutes and unmutes the student from the page; the server drops 
     const speaking = page.locator(`#members li[data-uuid="${STUDENT}"][data-speaking]`);
     await speaking.waitFor({ timeout: WAIT_MS });
 
-    // The class moves on: sura and aya from the teacher's controls reach the student.
-    await page.getByLabel('Sura (1–114)').fill('2');
-    await page.getByRole('button', { name: 'Move to sura' }).click();
-    await page.getByLabel('Aya').fill('255');
-    await page.getByRole('button', { name: 'Point at aya' }).click();
+    // The class moves on: the teacher chooses the sura and clicks the aya in its text; both reach the student.
+    await page.getByLabel('Sura', { exact: true }).selectOption('2');
+    await page.getByRole('button', { name: 'Aya 255', exact: true }).click();
     assert.equal((await student.ws.next('MoveSura')).id_quran, 2);
     assert.equal((await student.ws.next('ClickAya')).aya, 255);
-    await page.locator('#aya', { hasText: '255' }).waitFor({ timeout: WAIT_MS });
-    assert.equal(await page.locator('#sura').textContent(), '2');
+    await waitForAya(page, 255);
+    assert.equal(await page.getByLabel('Sura', { exact: true }).inputValue(), '2');
     await page.screenshot({ path: '/tmp/wigglypuff-page.png', fullPage: true });
 
     await page.getByRole('button', { name: `Mute ${STUDENT}` }).click();
@@ -286,18 +208,16 @@ test("a refused command never shows: the teacher's page and a student's page kee
     const pages = [page, studentPage];
     for (const each of pages) await recordAyas(each);
 
-    // The teacher moves to al-Fatiha (7 ayat) and points at its aya 3, from the page's controls.
-    await page.getByLabel('Sura (1–114)').fill('1');
-    await page.getByRole('button', { name: 'Move to sura' }).click();
-    await page.getByLabel('Aya').fill('3');
-    await page.getByRole('button', { name: 'Point at aya' }).click();
+    // The teacher moves to al-Fatiha (7 ayat) and points at its aya 3, in its text.
+    await page.getByLabel('Sura', { exact: true }).selectOption('1');
+    await page.getByRole('button', { name: 'Aya 3', exact: true }).click();
     for (const each of pages) await ayaShown(each, '3');
 
-    // Aya 8 is beyond al-Fatiha: the server refuses it, and the teacher sees why.
-    await page.getByLabel('Aya').fill('8');
-    await page.getByRole('button', { name: 'Point at aya' }).click();
-    await page.locator('#messages [data-testid="error"]', { hasText: 'aya_out_of_range' }).waitFor({ timeout: WAIT_MS });
-    assert.equal(await page.locator('#aya').textContent(), '3');
+    // Aya 8 is beyond al-Fatiha (typed into "Go to aya", which leaves the rule to the server): refused, and the teacher sees why.
+    await page.getByLabel('Go to aya').fill('8');
+    await page.getByRole('button', { name: 'Go', exact: true }).click();
+    await page.locator('#messages [data-testid="error"][data-code="aya_out_of_range"]').waitFor({ timeout: WAIT_MS });
+    assert.equal(await currentAya(page), 3);
     // The same refusal through the page's room client: its promise rejects with the server's code.
     const refused = await page.evaluate(() =>
       window.wigglypuff.client!.clickAya(99).then(
@@ -308,8 +228,7 @@ test("a refused command never shows: the teacher's page and a student's page kee
     assert.equal(refused, 'aya_out_of_range');
 
     // The next command is accepted: its Ack moves the teacher's page to it, and only to it.
-    await page.getByLabel('Aya').fill('5');
-    await page.getByRole('button', { name: 'Point at aya' }).click();
+    await page.getByRole('button', { name: 'Aya 5', exact: true }).click();
     for (const each of pages) await ayaShown(each, '5');
     assert.equal((await request(server.http, 'GET', `/api/room/${room}`)).body.data.aya, 5);
     assert.equal(await page.evaluate(() => window.wigglypuff.state.aya), 5);
@@ -318,7 +237,7 @@ test("a refused command never shows: the teacher's page and a student's page kee
     assert.deepEqual(await shownAyas(page), ['–', '3', '5']);
     assert.deepEqual(await shownAyas(studentPage), ['–', '3', '5']);
     assert.equal(
-      await studentPage.locator('#messages li', { hasText: 'aya_out_of_range' }).count(),
+      await studentPage.locator('#messages li[data-code="aya_out_of_range"]').count(),
       0,
       "the teacher's refusal is the teacher's",
     );
@@ -332,24 +251,21 @@ test('a flood of ClickAya, partly refused as rate_limited, never shows a refused
     async ({ server, page, room, openPage }) => {
       const studentPage = await openPage('bilal', 'student');
       await member(page, 'bilal').waitFor({ timeout: WAIT_MS });
-      await page.getByLabel('Sura (1–114)').fill('2');
-      await page.getByRole('button', { name: 'Move to sura' }).click();
-      await page.getByLabel('Aya').fill('3');
-      await page.getByRole('button', { name: 'Point at aya' }).click();
+      await page.getByLabel('Sura', { exact: true }).selectOption('2');
+      await page.getByRole('button', { name: 'Aya 3', exact: true }).click();
       for (const each of [page, studentPage]) await ayaShown(each, '3');
 
-      // 24 clicks at once on "Point at aya" with aya 6, past the connection's burst of 20: some are refused.
-      await page.getByLabel('Aya').fill('6');
+      // 24 clicks at once on aya 6, past the connection's burst of 20: some are refused.
       await page.evaluate(() => {
-        for (let i = 0; i < 24; i++) document.getElementById('click-aya')!.click();
+        const aya = document.querySelector<HTMLElement>('#ayat [role="button"][data-aya="6"]')!;
+        for (let i = 0; i < 24; i++) aya.click();
       });
-      await page.locator('#messages [data-testid="error"]', { hasText: 'rate_limited' }).first().waitFor({ timeout: WAIT_MS });
+      await page.locator('#messages [data-testid="error"][data-code="rate_limited"]').first().waitFor({ timeout: WAIT_MS });
       for (const each of [page, studentPage]) await ayaShown(each, '6');
 
       // The bucket refills at 50 a second: the next command is accepted, and the page shows it.
       await recordAyas(page);
-      await page.getByLabel('Aya').fill('5');
-      await page.getByRole('button', { name: 'Point at aya' }).click();
+      await page.getByRole('button', { name: 'Aya 5', exact: true }).click();
       for (const each of [page, studentPage]) await ayaShown(each, '5');
       assert.equal((await request(server.http, 'GET', `/api/room/${room}`)).body.data.aya, 5);
       assert.deepEqual(await shownAyas(page), ['6', '5']);
@@ -358,35 +274,24 @@ test('a flood of ClickAya, partly refused as rate_limited, never shows a refused
   );
 });
 
-/** Records every aya the page shows from now on (its current one first), for shownAyas(). */
+/** Records every aya the page highlights from now on (its current one first, '–' for none), for shownAyas(). */
 async function recordAyas(page: Page): Promise<void> {
+  // No named functions in here: the test's transpiler would wrap them in a helper the page does not have.
   await page.evaluate(() => {
-    const aya = document.getElementById('aya')!;
-    const shown = [aya.textContent ?? ''];
+    const list = document.getElementById('ayat')!;
+    const shown = [list.querySelector<HTMLElement>('li[aria-current="true"]')?.dataset.aya ?? '–'];
     (window as unknown as { ayasShown: string[] }).ayasShown = shown;
     new MutationObserver(() => {
-      const text = aya.textContent ?? '';
-      if (shown.at(-1) !== text) shown.push(text);
-    }).observe(aya, { childList: true, characterData: true, subtree: true });
+      const aya = list.querySelector<HTMLElement>('li[aria-current="true"]')?.dataset.aya ?? '–';
+      if (shown.at(-1) !== aya) shown.push(aya);
+    }).observe(list, { childList: true, subtree: true, attributes: true, attributeFilter: ['aria-current'] });
   });
 }
 
 const shownAyas = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { ayasShown: string[] }).ayasShown);
 
-/** Waits until the page shows exactly this aya. */
-const ayaShown = (page: Page, aya: string) => page.locator('#aya', { hasText: new RegExp(`^${aya}$`) }).waitFor({ timeout: WAIT_MS });
+/** Waits until the page highlights exactly this aya. */
+const ayaShown = (page: Page, aya: string) => waitForAya(page, Number(aya));
 
 /** The TCP socket under a `ws` WebSocket (not in its public types). */
 const socketOf = (socket: object) => (socket as { _socket: Socket })._socket;
-
-declare global {
-  interface Window {
-    wigglypuff: {
-      pc: RTCPeerConnection | null;
-      /** The page's room client (the SDK's RoomClient), once the page joined. */
-      client: { clickAya(aya: number): Promise<unknown> } | null;
-      state: { seq: number; aya: number | null; slots: (string | null)[]; speaking: string[]; users: string[]; muted: string[] };
-      stats(): Promise<Stats>;
-    };
-  }
-}

@@ -1,63 +1,61 @@
-import { isMaster, isQueued, nameOf, predictRefusal, type RoomClient, type RoomEvent, type RoomSnapshot } from '../../sdk/src/index.js';
+import { isMaster, type RoomClient, type RoomEvent, type RoomSnapshot } from '../../sdk/src/index.js';
 import { byId, element } from './dom.js';
 import { attempt, note } from './messages.js';
+import { displayName } from './roster.js';
+import { t } from './strings.js';
 
 /**
- * The correction queue, the room's: a student asks (and asking again withdraws), the master answers
- * the students in the order they asked. Everyone sees the queue.
+ * The correction queue, the room's: the students who asked, in the order they asked. The teacher
+ * answers each with Accept or Decline (which takes them off the queue); everyone sees the queue.
  */
-export function setUpCorrectionQueue(client: () => RoomClient | null): void {
-  byId('ask-correction').addEventListener('click', async () => {
-    const room = client();
-    const state = room?.state;
-    if (!room || !state) return;
-    if (isQueued(state)) {
-      if (await attempt(room.withdrawCorrection())) note('You withdrew your correction request');
-    } else if (await attempt(room.offerCorrection())) {
-      note('You asked the teacher for a correction');
-    }
-  });
-}
 
-/** The master's Accept and Decline buttons for one student (shown while that student is queued). */
-export function answerButtons(client: () => RoomClient | null, uuid: string): HTMLButtonElement[] {
-  const button = (result: boolean, label: string) => {
-    const answer = element('button', { type: 'button', className: 'answer', textContent: label });
-    answer.setAttribute('aria-label', `${label} the correction request of ${uuid}`);
-    answer.addEventListener('click', () => {
-      const room = client();
-      if (room) void attempt(room.answerCorrection(uuid, result));
-    });
-    return answer;
-  };
-  return [button(true, 'Accept'), button(false, 'Decline')];
-}
-
-export function renderCorrectionQueue(state: RoomSnapshot): void {
-  const ask = byId<HTMLButtonElement>('ask-correction');
-  const queued = isQueued(state);
-  ask.textContent = queued ? 'Withdraw my correction request' : 'Ask for correction';
-  ask.setAttribute('aria-pressed', String(queued));
-  const refusal = queued ? null : predictRefusal(state, { action: 'OfferCorrection' });
-  ask.disabled = refusal?.code === 'master_offline';
-  ask.title = ask.disabled ? 'The teacher is not connected' : '';
-
+export function renderCorrectionQueue(state: RoomSnapshot, client: () => RoomClient | null): void {
   const list = byId('corrections');
+  const teacher = isMaster(state);
+  const existing = new Map([...list.children].map((item) => [(item as HTMLElement).dataset.uuid, item as HTMLElement]));
   const items = state.corrections.map((uuid) => {
-    const item = element('li', { textContent: nameOf(state, uuid) ?? uuid });
-    item.dataset.uuid = uuid;
+    const known = existing.get(uuid);
+    const item = known && known.dataset.view === (teacher ? 'teacher' : 'plain') ? known : newItem(uuid, teacher, client);
+    const name = displayName(state, uuid);
+    const label = item.querySelector('.name');
+    if (label && label.textContent !== name) label.textContent = name;
+    item.querySelector('.accept')?.setAttribute('aria-label', t.acceptWho(name));
+    item.querySelector('.decline')?.setAttribute('aria-label', t.declineWho(name));
+    item.toggleAttribute('data-self', uuid === state.self);
     return item;
   });
-  const same = items.length === list.children.length && items.every((item, i) => list.children[i]?.textContent === item.textContent);
-  if (!same) list.replaceChildren(...items);
+  if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) list.replaceChildren(...items);
+  byId('queue-empty').hidden = items.length > 0;
 }
 
-/** Tells the master who asks, and a student how the master answered. */
+function newItem(uuid: string, teacher: boolean, client: () => RoomClient | null): HTMLElement {
+  const item = element('li', { className: 'queued' }, [element('span', { className: 'name' })]);
+  item.dataset.uuid = uuid;
+  item.dataset.view = teacher ? 'teacher' : 'plain';
+  if (teacher) {
+    const answer = (result: boolean) => {
+      const button = element('button', {
+        type: 'button',
+        className: `small ${result ? 'accept' : 'decline secondary'}`,
+        textContent: result ? t.accept : t.decline,
+      });
+      button.addEventListener('click', () => {
+        const room = client();
+        if (room) void attempt(room.answerCorrection(uuid, result));
+      });
+      return button;
+    };
+    item.append(element('span', { className: 'queue-actions' }, [answer(true), answer(false)]));
+  }
+  return item;
+}
+
+/** Tells the teacher who asks, and a student how the teacher answered. */
 export function noteCorrectionEvent(state: RoomSnapshot, event: RoomEvent): void {
   if (event.action === 'OfferCorrection' && isMaster(state) && event.uuid !== state.self) {
-    note(`${nameOf(state, event.uuid) ?? event.uuid} asks for a correction`);
+    note(t.asksCorrection(displayName(state, event.uuid)));
   }
   if (event.action === 'AnswerCorrection' && event.uuid === state.self) {
-    note(`The teacher ${event.result ? 'accepted' : 'declined'} your correction request`);
+    note(event.result ? t.answeredAccepted : t.answeredDeclined);
   }
 }

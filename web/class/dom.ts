@@ -1,4 +1,4 @@
-/** The few DOM helpers every view of the class page uses. */
+/** The few DOM helpers every view of the class app uses. */
 
 /** The element with this id; the page's markup (index.html) has every id a view asks for. */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {

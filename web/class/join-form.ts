@@ -1,48 +1,61 @@
 import { byId } from './dom.js';
+import type { LinkPrefill, Role } from './join-link.js';
+import { t } from './strings.js';
 
-/** The join form: room, who you are, your role. Prefilled from the page's query (?room=&uuid=&name=&role=teacher&token=). */
+/** The join form: the room, your name, your role, listen-only. Prefilled from the link (`?room=&name=&role=`) or the last class. */
 
-export interface JoinRequest {
+export interface JoinChoice {
   room: string;
-  uuid: string;
-  /** The display name the others see; none when left empty. */
-  name: string | undefined;
-  role: 'teacher' | 'student';
-  /** A join token from the app's backend (closed server), from the page's `?token=`. */
-  token: string | undefined;
+  name: string;
+  role: Role;
+  listenOnly: boolean;
 }
 
-export function setUpJoinForm(onJoin: (request: JoinRequest) => void): void {
-  const params = new URLSearchParams(location.search);
-  const room = byId<HTMLInputElement>('room');
-  const uuid = byId<HTMLInputElement>('uuid');
-  const name = byId<HTMLInputElement>('display-name');
-  const role = byId<HTMLSelectElement>('role');
-  room.value = params.get('room') ?? room.value;
-  uuid.value = params.get('uuid') ?? `guest-${Math.random().toString(36).slice(2, 8)}`;
-  name.value = params.get('name') ?? '';
-  if (params.get('role') === 'teacher') role.value = 'teacher';
-  const token = params.get('token') ?? undefined;
+const ROOM = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,64}$/;
 
-  byId('join-form').addEventListener('submit', (event) => {
+export function setUpJoinForm(onJoin: (choice: JoinChoice) => void): void {
+  const form = byId<HTMLFormElement>('join-form');
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
-    onJoin({
-      room: room.value.trim(),
-      uuid: uuid.value.trim(),
-      name: name.value.trim() || undefined,
-      role: role.value === 'teacher' ? 'teacher' : 'student',
-      token,
-    });
+    const room = byId<HTMLInputElement>('room');
+    const name = byId<HTMLInputElement>('display-name');
+    room.value = room.value.trim();
+    name.value = name.value.trim();
+    const invalid = !ROOM.test(room.value) ? room : name.value === '' ? name : null;
+    room.setAttribute('aria-invalid', String(invalid === room));
+    name.setAttribute('aria-invalid', String(invalid === name));
+    if (invalid) {
+      invalid.focus();
+      return;
+    }
+    const role = form.querySelector<HTMLInputElement>('input[name="role"]:checked')?.value === 'teacher' ? 'teacher' : 'student';
+    onJoin({ room: room.value, name: name.value, role, listenOnly: byId<HTMLInputElement>('listen-only').checked });
   });
 }
 
-/** Disables the Join button while a join is being prepared. */
-export function setJoining(joining: boolean): void {
-  byId<HTMLButtonElement>('join').disabled = joining;
+export function prefillJoinForm(prefill: Partial<LinkPrefill & { listenOnly: boolean }>): void {
+  if (prefill.room) byId<HTMLInputElement>('room').value = prefill.room;
+  if (prefill.name) byId<HTMLInputElement>('display-name').value = prefill.name;
+  if (prefill.role) {
+    const radio = document.querySelector<HTMLInputElement>(`#join-form input[name="role"][value="${prefill.role}"]`);
+    if (radio) radio.checked = true;
+  }
+  if (prefill.listenOnly !== undefined) byId<HTMLInputElement>('listen-only').checked = prefill.listenOnly;
 }
 
-/** Shows the form (not in a class) or the class. */
-export function showJoinForm(visible: boolean): void {
-  byId('join-form').classList.toggle('hidden', !visible);
-  byId('class').classList.toggle('hidden', visible);
+export function setJoining(joining: boolean): void {
+  const button = byId<HTMLButtonElement>('join');
+  button.disabled = joining;
+  button.textContent = joining ? t.joining : t.joinButton;
+}
+
+export function showJoinError(text: string): void {
+  byId('join-error').textContent = text;
+}
+
+/** Focuses the first field to fill. */
+export function focusJoinForm(): void {
+  const room = byId<HTMLInputElement>('room');
+  const name = byId<HTMLInputElement>('display-name');
+  (room.value === '' ? room : name.value === '' ? name : byId('join')).focus();
 }

@@ -1,70 +1,109 @@
-import { isMaster, isMuted, isQueued, nameOf, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
-import { answerButtons } from './correction-queue.js';
+import { isMaster, isMuted, nameOf, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
 import { byId, element } from './dom.js';
-import { attempt } from './messages.js';
+import { attempt, note } from './messages.js';
+import { t } from './strings.js';
 
 /**
- * The members, in join order, with their tags (teacher, you, muted, speaking, asks for correction)
- * and, for the master, a mute button and the answers to a correction request. Items are updated in
- * place, so a button is never replaced under the pointer.
+ * Who is in the class, in join order: name, and what the room says of each (the teacher, you,
+ * speaking now, muted, has the floor, their place in the correction queue). The teacher gets, for
+ * each student, Mute / Unmute and "Give the floor" (MuteAll on, then that one unmuted: under MuteAll
+ * a MuteUser false unmutes one by one). Items are updated in place, so a button never moves under
+ * the pointer. Per-member signal quality is not in the protocol (the server reports none).
  */
-export function renderRoster(state: RoomSnapshot, speaking: readonly string[], client: () => RoomClient | null): void {
-  const list = byId('members');
-  const iAmMaster = isMaster(state);
-  const existing = new Map([...list.children].map((item) => [(item as HTMLElement).dataset.uuid, item as HTMLElement]));
-  const items = state.members.map(({ uuid }) => {
-    const known = existing.get(uuid);
-    const item = known && known.dataset.view === view(iAmMaster, uuid, state) ? known : newMember(state, uuid, client);
-    return updateMember(item, state, speaking);
-  });
-  if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) list.replaceChildren(...items);
+
+export const displayName = (state: RoomSnapshot, uuid: string): string => nameOf(state, uuid) ?? uuid;
+
+/** A student has the floor: MuteAll is on and they alone (of the students) are unmuted. */
+export function floorHolder(state: RoomSnapshot): string | null {
+  if (!state.mutedAll) return null;
+  const open = state.members.filter(({ uuid }) => uuid !== state.master && !state.muted.includes(uuid));
+  return open.length === 1 ? (open[0]?.uuid ?? null) : null;
 }
 
-/** What a member's item offers: the master's buttons for a student, or nothing. */
-const view = (iAmMaster: boolean, uuid: string, state: RoomSnapshot): string => (iAmMaster && uuid !== state.self ? 'master' : 'plain');
+export async function giveFloor(room: RoomClient, uuid: string): Promise<boolean> {
+  // MuteAll true mutes every student again, also those unmuted one by one since the last one.
+  if (!(await attempt(room.muteAll()))) return false;
+  return attempt(room.unmuteUser(uuid));
+}
 
-function newMember(state: RoomSnapshot, uuid: string, client: () => RoomClient | null): HTMLElement {
-  const item = element('li', {}, [element('span', { className: 'name' }), element('span', { className: 'tags' })]);
+export function renderRoster(state: RoomSnapshot, speaking: readonly string[], client: () => RoomClient | null): void {
+  const list = byId('members');
+  const teacher = isMaster(state);
+  const existing = new Map([...list.children].map((item) => [(item as HTMLElement).dataset.uuid, item as HTMLElement]));
+  const floor = floorHolder(state);
+  const items = state.members.map(({ uuid }) => {
+    const known = existing.get(uuid);
+    const view = teacher && uuid !== state.self ? 'teacher' : 'plain';
+    const item = known && known.dataset.view === view ? known : newMember(uuid, view, client);
+    return updateMember(item, state, speaking, floor);
+  });
+  if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) list.replaceChildren(...items);
+  byId('roster-count').textContent = t.rosterCount(state.members.length);
+  byId('quality-note').hidden = !teacher;
+}
+
+function newMember(uuid: string, view: 'teacher' | 'plain', client: () => RoomClient | null): HTMLElement {
+  const dot = element('span', { className: 'speaking-dot' });
+  dot.setAttribute('aria-hidden', 'true');
+  const item = element('li', { className: 'member' }, [
+    dot,
+    element('span', { className: 'name' }),
+    element('span', { className: 'badges' }),
+  ]);
   item.dataset.uuid = uuid;
-  item.dataset.view = view(isMaster(state), uuid, state);
-  if (item.dataset.view === 'master') {
-    const mute = element('button', { type: 'button', className: 'mute' });
+  item.dataset.view = view;
+  if (view === 'teacher') {
+    const mute = element('button', { type: 'button', className: 'secondary small mute' });
     mute.dataset.testid = 'mute-user';
     mute.addEventListener('click', () => {
       const room = client();
-      if (!room?.state) return;
-      void attempt(isMuted(room.state, uuid) ? room.unmuteUser(uuid) : room.muteUser(uuid));
+      if (room?.state) void attempt(isMuted(room.state, uuid) ? room.unmuteUser(uuid) : room.muteUser(uuid));
     });
-    item.append(mute, ...answerButtons(client, uuid));
+    const floor = element('button', { type: 'button', className: 'secondary small floor', textContent: t.giveFloor });
+    floor.addEventListener('click', async () => {
+      const room = client();
+      if (room?.state && (await giveFloor(room, uuid)) && room.state) note(t.floorGiven(displayName(room.state, uuid)));
+    });
+    item.append(element('span', { className: 'member-actions' }, [mute, floor]));
   }
   return item;
 }
 
-function updateMember(item: HTMLElement, state: RoomSnapshot, speaking: readonly string[]): HTMLElement {
+function updateMember(item: HTMLElement, state: RoomSnapshot, speaking: readonly string[], floor: string | null): HTMLElement {
   const uuid = item.dataset.uuid ?? '';
+  const name = displayName(state, uuid);
   const muted = isMuted(state, uuid);
   const isSpeaking = speaking.includes(uuid);
-  const asking = isQueued(state, uuid);
+  const place = state.corrections.indexOf(uuid) + 1;
   const master = isMaster(state, uuid);
   item.toggleAttribute('data-muted', muted);
   item.toggleAttribute('data-speaking', isSpeaking);
   item.toggleAttribute('data-master', master);
-  const name = item.querySelector('.name');
-  if (name) name.textContent = nameOf(state, uuid) ?? uuid;
-  const tags = [
-    master && 'teacher',
-    uuid === state.self && 'you',
-    muted && 'muted',
-    isSpeaking && 'speaking',
-    asking && 'asks for correction',
-  ];
-  const tagList = item.querySelector('.tags');
-  if (tagList) tagList.textContent = tags.filter(Boolean).join(' · ');
-  const mute = item.querySelector('button.mute');
-  if (mute) {
-    mute.textContent = muted ? 'Unmute' : 'Mute';
-    mute.setAttribute('aria-label', `${muted ? 'Unmute' : 'Mute'} ${uuid}`);
+  item.toggleAttribute('data-floor', floor === uuid);
+  item.toggleAttribute('data-queued', place > 0);
+  const label = item.querySelector('.name');
+  if (label && label.textContent !== name) label.textContent = name;
+  const badges = [
+    master && t.badgeTeacher,
+    uuid === state.self && t.badgeYou,
+    isSpeaking && t.badgeSpeaking,
+    muted && t.badgeMuted,
+    floor === uuid && t.badgeFloor,
+    place > 0 && t.badgeQueued(place),
+  ].filter((badge): badge is string => typeof badge === 'string');
+  const badgeList = item.querySelector('.badges');
+  if (badgeList && badgeList.textContent !== badges.join(' · ')) {
+    badgeList.replaceChildren(...badges.map((badge) => element('span', { className: 'badge', textContent: badge })));
   }
-  for (const button of item.querySelectorAll('button.answer')) button.classList.toggle('hidden', !asking);
+  const mute = item.querySelector<HTMLButtonElement>('button.mute');
+  if (mute) {
+    mute.textContent = muted ? t.unmute : t.mute;
+    mute.setAttribute('aria-label', muted ? t.unmuteWho(name) : t.muteWho(name));
+  }
+  const giveFloorButton = item.querySelector<HTMLButtonElement>('button.floor');
+  if (giveFloorButton) {
+    giveFloorButton.setAttribute('aria-label', t.giveFloorWho(name));
+    giveFloorButton.disabled = floor === uuid;
+  }
   return item;
 }
