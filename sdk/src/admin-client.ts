@@ -1,5 +1,5 @@
 import { SdkError } from './errors.js';
-import { type FetchLike, globalFetch, parseEnvelope, toHttpUrl } from './http.js';
+import { type AbortSignalLike, type FetchLike, globalFetch, parseEnvelope, toHttpUrl } from './http.js';
 import { type ServerSentEvent, ServerSentEventParser } from './server-sent-events.js';
 import type { NodeStatus, OperatorEvent, RoomSummary, RoomsPage, SdkErrorCode } from './wire.js';
 
@@ -97,18 +97,29 @@ export class AdminClient {
    * with an SdkError (`room_not_found`, `invalid_request`, `unauthorized`). It ends when `signal`
    * aborts, when the loop breaks, or when the server ends the stream (it shuts down: follow again).
    */
-  async *events(rooms: string[], options: { signal?: AbortSignal } = {}): AsyncIterable<OperatorEvent> {
+  async *events(rooms: string[], options: { signal?: AbortSignalLike } = {}): AsyncIterable<OperatorEvent> {
     const { signal } = options;
     if (signal?.aborted) return;
     const url = `${this.base}/api/events?rooms=${rooms.map(encodeURIComponent).join(',')}`;
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (this.options.apiKey !== undefined) headers.authorization = `Bearer ${this.options.apiKey}`;
-    let response: Awaited<ReturnType<FetchLike>>;
+    const responding = this.fetchImpl(url, { method: 'GET', headers });
+    let response: Awaited<ReturnType<FetchLike>> | undefined;
     try {
-      response = await this.fetchImpl(url, { method: 'GET', headers, ...(signal && { signal }) });
+      response = await untilAborted(responding, signal);
     } catch (error) {
       if (signal?.aborted) return;
       throw notConnected('GET', url, error);
+    }
+    if (!response) {
+      // Aborted before the answer: whatever comes is let go.
+      responding
+        .then(
+          (late) => late.body?.getReader().cancel(),
+          () => undefined,
+        )
+        .catch(() => undefined);
+      return;
     }
     if (response.status !== 200 || !response.body) {
       const text = await response.text();
@@ -230,6 +241,16 @@ function refusalOf<T>(method: string, url: string, status: number, text: string)
   if (!envelope) throw new SdkError('internal_error', `${method} ${url}: HTTP ${status} without the JSON envelope`, { status });
   if (!envelope.success) throw new SdkError(envelope.error.code as SdkErrorCode, envelope.error.message, { status });
   return envelope.data;
+}
+
+/** `promise`'s value, or undefined once `signal` aborts first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignalLike | undefined): Promise<T | undefined> {
+  if (!signal) return promise;
+  return new Promise<T | undefined>((resolve, reject) => {
+    const aborted = () => resolve(undefined);
+    signal.addEventListener('abort', aborted);
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', aborted));
+  });
 }
 
 /** An event of the operator stream; undefined for one this SDK does not know (a newer server's). */

@@ -1,10 +1,10 @@
 /**
  * The part of `fetch` the SDK uses: browsers, Node 18+, React Native and undici all have it.
- * `body` (the response as a stream of bytes) and `signal` serve the operator event stream only.
+ * The response's `body` (a stream of bytes) serves the operator event stream only.
  */
 export type FetchLike = (
   url: string,
-  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+  init?: { method?: string; headers?: Record<string, string>; body?: string },
 ) => Promise<{ status: number; text(): Promise<string>; body?: ByteStreamLike | null }>;
 
 /** The part of a response body (a ReadableStream of bytes) the SDK reads. */
@@ -13,6 +13,13 @@ export interface ByteStreamLike {
     read(): Promise<{ done: boolean; value?: Uint8Array }>;
     cancel(reason?: unknown): Promise<void>;
   };
+}
+
+/** The part of an AbortSignal the SDK uses (browsers' and Node's alike). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /** The server's HTTP envelope: `{success: true, data}` or `{success: false, error: {code, message}}`. */

@@ -42,7 +42,7 @@ export { type Clock, systemClock } from './clock.js';
 export type { CommandResult } from './commands.js';
 export { Emitter, type EventMap, type Listener } from './emitter.js';
 export { type CloseReason, isSdkError, SdkError, TERMINAL_CLOSE_CODES } from './errors.js';
-export type { ByteStreamLike, FetchLike } from './http.js';
+export type { AbortSignalLike, ByteStreamLike, FetchLike } from './http.js';
 export { AYAT_PER_SURA, ayatIn, SURA_COUNT } from './quran.js';
 export { type BackoffOptions, backoffDelay, closeVerdict, DEFAULT_BACKOFF, type Environment } from './reconnect.js';
 export {

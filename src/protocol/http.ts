@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { DisplayName, RoomName, Uuid } from './names.js';
+import { DisplayName, ROOM_NAME_CHARS, RoomName, Uuid } from './names.js';
 
 export const CreateRoomBody = Type.Object({ name: RoomName, master_uuid: Uuid });
 export type CreateRoomBody = Static<typeof CreateRoomBody>;
@@ -36,3 +36,21 @@ export const MintTokenBody = Type.Object({
   name: Type.Optional(DisplayName),
 });
 export type MintTokenBody = Static<typeof MintTokenBody>;
+
+/** `GET /api/rooms` without `limit`. */
+export const ROOMS_PAGE_DEFAULT = 50;
+
+/** Query strings are text, never coerced: `limit` is checked by pattern (1..100). */
+export const RoomsQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^([1-9]|[1-9][0-9]|100)$' })),
+  after: Type.Optional(RoomName),
+});
+export type RoomsQuery = Static<typeof RoomsQuery>;
+
+export const EVENTS_MAX_ROOMS = 50;
+
+/** `rooms`: 1..50 room names, comma-separated (each must exist: `.` and `..` never do). */
+export const EventsQuery = Type.Object({
+  rooms: Type.String({ pattern: `^${ROOM_NAME_CHARS}(,${ROOM_NAME_CHARS}){0,${EVENTS_MAX_ROOMS - 1}}$` }),
+});
+export type EventsQuery = Static<typeof EventsQuery>;

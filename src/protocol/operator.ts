@@ -1,5 +1,7 @@
-import { type Static, Type } from 'typebox';
-import { ROOM_NAME_CHARS, RoomName } from './names.js';
+/*
+ * What an operator dashboard reads (`GET /api/nodes`, `/api/rooms`, `/api/room/{name}`, `/api/events`):
+ * plain types, for the SDK too. Their query schemas are in http.ts.
+ */
 import type { RoomView, ServerMessage } from './server-messages.js';
 
 /** A node of the cluster as `GET /api/nodes` shows it: what it reported with its last heartbeat. */
@@ -41,24 +43,6 @@ export interface RoomsPage {
   /** Every room of the cluster. */
   total: number;
 }
-
-export const ROOMS_PAGE_DEFAULT = 50;
-export const ROOMS_PAGE_MAX = 100;
-
-/** Query strings are text, never coerced: `limit` is checked by pattern (1..100). */
-export const RoomsQuery = Type.Object({
-  limit: Type.Optional(Type.String({ pattern: '^([1-9]|[1-9][0-9]|100)$' })),
-  after: Type.Optional(RoomName),
-});
-export type RoomsQuery = Static<typeof RoomsQuery>;
-
-export const EVENTS_MAX_ROOMS = 50;
-
-/** `rooms`: 1..50 room names, comma-separated (each must exist: `.` and `..` never do). */
-export const EventsQuery = Type.Object({
-  rooms: Type.String({ pattern: `^${ROOM_NAME_CHARS}(,${ROOM_NAME_CHARS}){0,${EVENTS_MAX_ROOMS - 1}}$` }),
-});
-export type EventsQuery = Static<typeof EventsQuery>;
 
 /** The `data` of each Server-Sent Event of `GET /api/events`, by its `event:` name. */
 export interface OperatorStreamData {

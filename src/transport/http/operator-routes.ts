@@ -2,7 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Access } from '../../auth/access.js';
 import type { NodeRegistry } from '../../cluster/node-registry.js';
-import { type NodeStatus, ROOMS_PAGE_DEFAULT, RoomsQuery } from '../../protocol/operator.js';
+import { ROOMS_PAGE_DEFAULT, RoomsQuery } from '../../protocol/http.js';
+import type { NodeStatus } from '../../protocol/operator.js';
 import { ok } from './envelope.js';
 import type { RoomSummaries } from './room-summaries.js';
 
