@@ -19,6 +19,7 @@ import { startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js
 import { RedisServer } from './support/redis.js';
 import { startServer, type TestServer } from './support/server.js';
 import { TcpProxy } from './support/tcp-proxy.js';
+import { WsClient } from './support/ws-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -357,5 +358,70 @@ describe('the dashboard of an open server', () => {
     for (const client of [teacher, ...students]) client.close();
     assert.deepEqual(errors, [], 'the page threw');
     await page.close();
+  });
+});
+
+describe('the dashboard when it falls behind the events', () => {
+  let s: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    // Without the rate limits, one teacher can send events faster than a page that stopped reading takes them.
+    s = await startServer({ WS_RATE_LIMIT_PER_SEC: '1000000', WS_RATE_LIMIT_BURST: '1000000' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  test('events the server left out are one line: "N events dropped (the dashboard fell behind)"', async () => {
+    await new AdminClient({ url: s.http }).createRoom('flood', 'teacher');
+    const { client: teacher } = await WsClient.join(s.ws, 'flood', 'teacher');
+    teacher.send({ action: 'MoveSura', id_quran: 2 });
+    const { page, errors } = await openPage(browser, `${s.http}/admin/`);
+    await page.getByRole('button', { name: 'Open room flood' }).click({ timeout: WAIT_MS });
+    await page.locator('#tail-status[data-state="ready"]').waitFor({ timeout: WAIT_MS });
+
+    // Every line the tail ever shows (the dropped one is soon pushed out by the events after it).
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { lines: string[] }).lines = seen;
+      new MutationObserver((records) => {
+        for (const record of records)
+          for (const node of record.addedNodes) seen.push(`${(node as HTMLElement).className}|${node.textContent}`);
+      }).observe(document.getElementById('tail-body')!, { childList: true });
+    });
+
+    // The page's thread is held (its stream unread) until the server counts a drop, asked by a
+    // synchronous request, which runs no script of the page meanwhile.
+    const held = page.evaluate((timeoutMs) => {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const request = new XMLHttpRequest();
+        request.open('GET', '/metrics', false);
+        request.send();
+        const dropped = /^wigglypuff_operator_events_dropped_total (\d+)/m.exec(request.responseText);
+        if (dropped && Number(dropped[1]) > 0) return true;
+        if (Date.now() > end) return false;
+      }
+    }, 30_000);
+    let settled = false;
+    void held.finally(() => (settled = true));
+    for (let sent = 0; !settled && sent < 200_000; sent++) {
+      teacher.send({ action: 'ClickAya', aya: 1 + (sent % 280) });
+      if (sent % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(await held, true, 'the server dropped events for the page that did not read');
+    const status = page.locator('#tail-status', { hasText: / \d+ events? dropped since sign-in\.$/ });
+    await status.waitFor({ timeout: WAIT_MS });
+    const lines = await page.evaluate(() => (window as unknown as { lines: string[] }).lines.filter((line) => line.startsWith('dropped|')));
+    assert.ok(lines.length > 0, 'a dropped line was shown');
+    assert.match(lines[0] ?? '', /^dropped\|\d\d:\d\d:\d\d\d+ events? dropped \(the dashboard fell behind\)$/);
+    const total = lines.reduce((sum, line) => sum + Number(/\|\d\d:\d\d:\d\d(\d+) event/.exec(line)?.[1]), 0);
+    assert.match((await status.textContent()) ?? '', new RegExp(` ${total} events? dropped since sign-in\\.$`), 'the status adds them up');
+    assert.ok((await page.locator('#tail-body tr').count()) <= 200);
+    await teacher.close();
+    assert.deepEqual(errors, [], 'the page threw');
   });
 });

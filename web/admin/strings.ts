@@ -72,6 +72,7 @@ export const strings = {
     connecting: 'Connecting to the event stream…',
     reconnecting: (seconds: number) => `The event stream ended; reconnecting in ${seconds} s…`,
     failed: (message: string) => `The event stream failed: ${message}`,
+    droppedTotal: (count: number) => `${count} event${count === 1 ? '' : 's'} dropped since sign-in.`,
     dropped: (count: number) => `${count} event${count === 1 ? '' : 's'} dropped (the dashboard fell behind)`,
   },
   yes: 'yes',

@@ -13,6 +13,9 @@ export const MAX_LINES = 200;
 
 let paused = false;
 let held: HTMLTableRowElement[] = [];
+/** Events the server left out since sign-in: the status keeps the count after their line scrolled away. */
+let droppedTotal = 0;
+let streamState: StreamState = { kind: 'idle' };
 
 export function setUpTail(): void {
   const button = byId<HTMLButtonElement>('tail-pause');
@@ -29,6 +32,10 @@ export function setUpTail(): void {
 
 /** Adds the line of one stream item (`ready` has none). */
 export function addToTail(item: OperatorEvent, at = new Date()): void {
+  if (item.type === 'dropped') {
+    droppedTotal += item.count;
+    renderStatus();
+  }
   const line = lineOf(item, at);
   if (!line) return;
   if (paused) {
@@ -43,25 +50,33 @@ export function addToTail(item: OperatorEvent, at = new Date()): void {
 export function clearTail(): void {
   byId('tail-body').replaceChildren();
   held = [];
+  droppedTotal = 0;
   renderPauseButton();
+  renderStatus();
 }
 
 export function renderStreamState(state: StreamState): void {
+  streamState = state;
+  renderStatus();
+}
+
+function renderStatus(): void {
   const status = byId('tail-status');
-  status.dataset.state = state.kind;
+  status.dataset.state = streamState.kind;
+  const dropped = droppedTotal === 0 ? '' : ` ${strings.tail.droppedTotal(droppedTotal)}`;
+  status.textContent = `${stateText(streamState)}${dropped}`;
+}
+
+function stateText(state: StreamState): string {
   switch (state.kind) {
     case 'idle':
-      status.textContent = strings.tail.watching(0);
-      return;
+      return strings.tail.watching(0);
     case 'connecting':
-      status.textContent = strings.tail.connecting;
-      return;
+      return strings.tail.connecting;
     case 'ready':
-      status.textContent = strings.tail.watching(state.rooms);
-      return;
+      return strings.tail.watching(state.rooms);
     case 'waiting':
-      status.textContent = strings.tail.reconnecting(Math.round(state.delayMs / 1000));
-      return;
+      return strings.tail.reconnecting(Math.round(state.delayMs / 1000));
   }
 }
 
