@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { installErrorEnvelope } from '../../src/transport/http/envelope.js';
 import { PAGE_DIR, pageRoutes } from '../../src/transport/http/page-routes.js';
@@ -83,6 +84,33 @@ test('a checkout whose pages were never built answers / and /admin/ with a 404 e
     const dashboard = await app.inject({ method: 'GET', url: '/admin/' });
     assert.equal(dashboard.statusCode, 404);
     assert.match(dashboard.json().error.message, /^the operator dashboard is not built/);
+    await app.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file the build compressed is sent compressed to a client that accepts it, as it is, and plain to one that does not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wigglypuff-page-'));
+  try {
+    const text = JSON.stringify({ id: 2, ayat: Array.from({ length: 286 }, (_, i) => `aya ${i + 1}`) });
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>class</title>');
+    mkdirSync(join(dir, 'quran'));
+    writeFileSync(join(dir, 'quran', 'sura-2.json'), text);
+    writeFileSync(join(dir, 'quran', 'sura-2.json.br'), brotliCompressSync(text));
+    writeFileSync(join(dir, 'quran', 'sura-2.json.gz'), gzipSync(text));
+    const app = await appServing(dir);
+    const brotli = await app.inject({ method: 'GET', url: '/quran/sura-2.json', headers: { 'accept-encoding': 'br, gzip' } });
+    assert.equal(brotli.statusCode, 200);
+    assert.equal(brotli.headers['content-encoding'], 'br');
+    assert.match(String(brotli.headers['content-type']), /^application\/json/);
+    assert.equal(brotliDecompressSync(brotli.rawPayload).toString(), text);
+    const gzipped = await app.inject({ method: 'GET', url: '/quran/sura-2.json', headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gzipped.headers['content-encoding'], 'gzip');
+    assert.equal(gunzipSync(gzipped.rawPayload).toString(), text);
+    const plain = await app.inject({ method: 'GET', url: '/quran/sura-2.json', headers: { 'accept-encoding': 'identity' } });
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.body, text);
     await app.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

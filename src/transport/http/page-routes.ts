@@ -42,5 +42,6 @@ export const pageRoutes =
     // Each folder holding an index.html (/ and /admin/) is served its index.html by @fastify/static.
     // Its `redirect` option is left off: without the wildcard it adds the route "" for the root, which
     // Fastify refuses ("The path could not be empty"); /admin has its own redirect above.
-    await app.register(fastifyStatic, { root: dir, index: ['index.html'], wildcard: false });
+    // preCompressed: the build leaves a .br and a .gz beside each text file (scripts/build-web.mjs), sent as they are.
+    await app.register(fastifyStatic, { root: dir, index: ['index.html'], wildcard: false, preCompressed: true });
   };
