@@ -5,6 +5,7 @@ import { AdminClient } from '../sdk/src/admin-client.js';
 import { SdkError } from '../sdk/src/errors.js';
 import { type ServerSentEvent, ServerSentEventParser } from '../sdk/src/server-sent-events.js';
 import type { OperatorEvent } from '../sdk/src/wire.js';
+import { RedisKeys } from '../src/cluster/redis/redis-keys.js';
 import { AudioParticipant } from './support/audio-participant.js';
 import { startNode, startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
 import { RedisServer } from './support/redis.js';
@@ -509,6 +510,33 @@ describe('operator API over two nodes on one Redis', () => {
       (await adminOf(b).nodes()).map((status) => status.node),
       [...ids].sort(),
     );
+  });
+
+  test('a room stored before rooms kept their creation time shows created_at null, and still works', async () => {
+    const keys = new RedisKeys('wp:');
+    // Its settings as an earlier version wrote them: no createdAt.
+    const settings = {
+      name: 'old-room',
+      masterUuid: 'teacher',
+      idQuran: null,
+      aya: null,
+      muted: {},
+      unmuted: [],
+      mutedAll: false,
+      corrections: [],
+    };
+    await redis.command('HSET', keys.roomState('old-room'), 'room', JSON.stringify(settings), 'members', '[]', 'seq', '0', 'version', '0');
+    await redis.command('SADD', keys.rooms, 'old-room');
+    const summary = await adminOf(a).getRoom('old-room');
+    assert.equal(summary.created_at, null);
+    assert.equal(summary.master_uuid, 'teacher');
+    assert.ok((await adminOf(b).roomsPage()).rooms.some((room) => room.name === 'old-room' && room.created_at === null));
+    const { client } = await WsClient.join(b.ws, 'old-room', 'teacher');
+    client.send({ action: 'MoveSura', id_quran: 1 });
+    await client.next('Ack');
+    assert.equal((await adminOf(a).getRoom('old-room')).id_quran, 1);
+    assert.equal((await adminOf(a).getRoom('old-room')).created_at, null, 'a commit keeps it unknown');
+    await client.close();
   });
 
   test('an event stream on node A sees the events committed through node B', async () => {

@@ -67,10 +67,11 @@ export class OperatorEvents {
           ...(this.options.onDropped && { onDropped: this.options.onDropped }),
         });
         await this.follow(stream, names);
+        // From here the stream owns the response (and one whose reader left meanwhile has ended already).
+        reply.hijack();
         if (stream.isEnded) return reply;
         this.streams.add(stream);
         stream.onEnd(() => this.streams.delete(stream));
-        reply.hijack();
         stream.start({ event: 'ready', data: { rooms: names } satisfies OperatorStreamData['ready'] });
         return reply;
       });
