@@ -191,6 +191,8 @@ declare global {
         simulateDrop(): void;
         uuid: string;
       } | null;
+      /** The page's RoomAudio. */
+      audio: { microphone: { enabled: boolean; published: boolean } } | null;
       state: {
         seq: number;
         sura: number | null;
