@@ -1,7 +1,8 @@
 /**
  * MediaPeer against a plain libdatachannel client (no libwebrtc in this process): the answer follows
  * the recipe, packets flow both ways, and they keep flowing after full garbage collections (a
- * native Track whose JS object is collected stops its callbacks, so the peer must hold them all).
+ * native Track whose JS object is collected stops its callbacks, so the peer must hold them all);
+ * the microphone's sender reports are answered with receiver reports that count what arrived.
  */
 
 import assert from 'node:assert/strict';
@@ -31,6 +32,17 @@ function rtp(seq: number, ssrc: number): Buffer {
   packet.writeUInt16BE(seq & 0xffff, 2);
   packet.writeUInt32BE((seq * 960) >>> 0, 4);
   packet.writeUInt32BE(ssrc, 8);
+  return packet;
+}
+
+/** A sender report (no report blocks) from `ssrc`, with NTP time `ntp` (seconds, 32.32 fixed point). */
+function senderReport(ssrc: number, ntp: bigint): Buffer {
+  const packet = Buffer.alloc(28);
+  packet[0] = 0x80;
+  packet[1] = 200;
+  packet.writeUInt16BE(6, 2);
+  packet.writeUInt32BE(ssrc, 4);
+  packet.writeBigUInt64BE(ntp, 8);
   return packet;
 }
 
@@ -104,4 +116,77 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     ports.close();
   }
   assert.equal(peer.send(0, rtp(1, 1111)), false, 'a closed peer sends nothing and throws nothing');
+});
+
+test("a microphone's sender report is answered with a receiver report counting what arrived, from any first sequence number", async () => {
+  const ports = await MediaPorts.open({ begin: 0, end: 0 }, '127.0.0.1');
+  const port = ports.take();
+  const client = new PeerConnection('client', { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
+  const mic = new Audio('0', 'SendOnly');
+  mic.addOpusCodec(111);
+  mic.addSSRC(4242, 'client', 'client', 'mic');
+  // No media handler: the client's track hands over the RTCP it receives, as it is.
+  const micTrack = client.addTrack(mic);
+  const reports: Buffer[] = [];
+  micTrack.onMessage((packet) => {
+    if (packet[1] === 201) reports.push(Buffer.from(packet));
+  });
+  client.setLocalDescription('offer');
+  const offer = client.localDescription()!.sdp;
+  let uplink = 0;
+  let answered = false;
+  const peer = new MediaPeer(
+    'server',
+    planAnswer(offer, { slots: 0, dtx: true }),
+    [],
+    port,
+    { iceServers: () => [], bindAddress: '127.0.0.1' },
+    {
+      candidate: (candidate, mid) => {
+        if (answered) client.addRemoteCandidate(candidate, mid);
+      },
+      rtp: () => {
+        uplink += 1;
+      },
+      closed: () => undefined,
+    },
+    pino({ level: 'silent' }),
+  );
+  client.onLocalCandidate((candidate, mid) => peer.addRemoteCandidate(candidate, mid));
+  // libwebrtc starts a stream anywhere in 1..32767; below 3000 libdatachannel's own receiving
+  // session counts from 0, so it reported this one as 100 packets lost.
+  let seq = 100;
+  const send = (count: number) => {
+    for (let i = 0; i < count; i++) micTrack.sendMessageBinary(rtp(seq++, 4242));
+  };
+  try {
+    client.setRemoteDescription(peer.answer(offer), 'answer');
+    answered = true;
+    await until('the microphone track to open', () => micTrack.isOpen());
+    // Until the server has the stream (the first packets may beat its end of the DTLS handshake).
+    const deadline = Date.now() + 10_000;
+    while (uplink < 5) {
+      if (Date.now() > deadline) throw new Error('the server received no microphone packet within 10 s');
+      send(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const before = uplink;
+    seq += 7; // 7 packets lost on the way
+    send(20);
+    await until('the packets after the gap', () => uplink >= before + 20);
+    micTrack.sendMessageBinary(senderReport(4242, 0x0001_2345_6789_0000n));
+    await until('a receiver report', () => reports.length > 0);
+    const report = reports[0]!;
+    assert.equal(report[0]! & 0x1f, 1, 'one report block');
+    assert.equal(report.readUInt32BE(8), 4242, 'about the microphone');
+    assert.equal(report.readIntBE(13, 3), 7, 'cumulative packets lost');
+    assert.equal(report.readUInt32BE(16), seq - 1, 'extended highest sequence number');
+    assert.ok(report[12]! > 0, 'a fraction lost');
+    assert.equal(report.readUInt32BE(24), 0x2345_6789, "LSR: the middle of the sender report's NTP time");
+  } finally {
+    peer.close();
+    micTrack.close();
+    client.close();
+    ports.close();
+  }
 });

@@ -1,8 +1,10 @@
+import { randomInt } from 'node:crypto';
 import nodeDataChannel from 'node-datachannel';
 import type { Logger } from 'pino';
 import { AppError } from '../protocol/errors.js';
 import type { MediaPlan } from './offer.js';
-import { isRtp } from './rtp.js';
+import { ReceiverReports } from './receiver-reports.js';
+import { isRtcp, isRtp } from './rtp.js';
 
 const { Audio, PeerConnection, RtcpReceivingSession } = nodeDataChannel;
 type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
@@ -18,7 +20,7 @@ export interface MediaNetwork {
 
 export interface MediaPeerHandlers {
   candidate(candidate: string, mid: string, index: number): void;
-  /** An RTP packet from the client's microphone (its RTCP is consumed natively, see addTrackWithRtcp). */
+  /** An RTP packet from the client's microphone (its RTCP is answered here, see ReceiverReports). */
   rtp(packet: Buffer): void;
   /** ICE or DTLS failed and the peer closed itself: the client must offer again. */
   closed(): void;
@@ -90,10 +92,20 @@ export class MediaPeer {
         if (media.audioLevelId !== undefined) {
           description.parseSdpLine(`a=extmap:${media.audioLevelId} urn:ietf:params:rtp-hdrext:ssrc-audio-level`);
         }
-        const track = this.addTrackWithRtcp(description);
+        // No native RTCP session here (see ReceiverReports): without a media handler the track
+        // hands its RTCP to onMessage, and sends the RTCP it is given whatever its direction.
+        const track = this.pc.addTrack(description);
+        this.tracks.push(track);
+        const reports = new ReceiverReports(slotSsrcs[0] ?? randomInt(1, 0xffffffff));
         track.onMessage(
-          this.guard('rtp', (packet: Buffer) => {
-            if (isRtp(packet)) handlers.rtp(packet);
+          this.guard('uplink', (packet: Buffer) => {
+            if (isRtp(packet)) {
+              reports.rtp(packet);
+              handlers.rtp(packet);
+            } else if (isRtcp(packet)) {
+              const report = reports.rtcp(packet);
+              if (report && !this.closed) track.sendMessageBinary(report);
+            }
           }),
         );
       } else if (entry.role === 'slot') {
@@ -118,9 +130,9 @@ export class MediaPeer {
   }
 
   /**
-   * Adds a track whose incoming RTCP libdatachannel's RtcpReceivingSession consumes natively: it
-   * never crosses into JavaScript, and a sender's reports are answered with receiver reports, which
-   * tell a client's encoder the loss and round trip on its uplink.
+   * Adds a send-only track whose incoming RTCP (the listeners' receiver reports) libdatachannel's
+   * RtcpReceivingSession consumes natively: it never crosses into JavaScript, nor piles up in the
+   * track's queue.
    */
   private addTrackWithRtcp(description: InstanceType<typeof Audio>): Track {
     const track = this.pc.addTrack(description);
