@@ -99,16 +99,17 @@ try {
     await page.locator('[data-aya="255"][aria-current="true"]').waitFor({ timeout: WAIT_MS });
     await page.evaluate(() => document.fonts.ready);
   }
-  // The smooth scroll to the teacher's aya, settled before the picture.
+  // The smooth scroll to the teacher's aya, settled (the same position two frames apart) before the picture.
   await phone.waitForFunction(
-    () => {
-      const aya = document.querySelector('[data-aya="255"]');
-      if (!aya) return false;
-      const box = aya.getBoundingClientRect();
-      return box.top >= 0 && box.bottom <= window.innerHeight;
+    async () => {
+      const frame = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+      const before = window.scrollY;
+      await frame();
+      const box = document.querySelector('[data-aya="255"]')?.getBoundingClientRect();
+      return box !== undefined && window.scrollY === before && box.bottom > 0 && box.top < window.innerHeight;
     },
     null,
-    { timeout: WAIT_MS },
+    { timeout: WAIT_MS, polling: 200 },
   );
   await teacher.screenshot({ path: join(outdir, 'teacher.png') });
   await phone.screenshot({ path: join(outdir, 'student-phone.png') });
