@@ -10,11 +10,16 @@
  *               (the longest sura, 286 ayat) highlighted, drawn in Scheherazade New
  * and the bytes on the wire (encoded, headers included) and requests each took.
  *
- * Each figure is measured twice in the same invocation, alternating: as browsers fetch it
+ * Then how fast the class follows the teacher: the teacher's page (unthrottled) taps ayat one after
+ * another, and each of three student pages (the throttled phone among them) records when the aya
+ * shows highlighted; the figure is tap to highlight, per student page (both clocks are this machine's).
+ *
+ * Each screen figure is measured twice in the same invocation, alternating: as browsers fetch it
  * (brotli, from the .br files the build leaves beside each text file) and with
  * `Accept-Encoding: identity` (every byte as it is): the ratio is what precompression buys.
  *
- * Options: --runs N (default 5, per variant), --cpu-slowdown X (4), --rtt-ms (150), --down-kbps (1600).
+ * Options: --runs N (default 5, per variant), --cpu-slowdown X (4), --rtt-ms (150), --down-kbps (1600),
+ * --taps N (default 60).
  */
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
@@ -28,6 +33,7 @@ interface Options {
   rttMs: number;
   downKbps: number;
   upKbps: number;
+  taps: number;
 }
 
 interface Sample {
@@ -68,6 +74,7 @@ function parseOptions(argv: string[]): Options {
     rttMs: value('rtt-ms', 150),
     downKbps: value('down-kbps', 1600),
     upKbps: value('up-kbps', 750),
+    taps: Math.round(value('taps', 60)),
   };
 }
 
@@ -125,6 +132,59 @@ async function classScreen(browser: Browser, base: string, token: string, option
     await context.close();
   }
 }
+
+/** A page on `link` whose highlighted ayat are timestamped (wall clock, ms) as they appear. */
+async function watchingStudent(page: Page, link: string): Promise<void> {
+  await page.goto(link);
+  await page.locator('#ayat li[data-aya]').first().waitFor({ timeout: WAIT_MS });
+  await page.evaluate(() => {
+    const seen: Record<string, number> = {};
+    (window as unknown as { seen: Record<string, number> }).seen = seen;
+    new MutationObserver((records) => {
+      const now = performance.timeOrigin + performance.now();
+      for (const record of records) {
+        const item = record.target as HTMLElement;
+        if (item.getAttribute('aria-current') === 'true' && item.dataset.aya && !(item.dataset.aya in seen)) seen[item.dataset.aya] = now;
+      }
+    }).observe(document.getElementById('ayat') as Node, { subtree: true, attributes: true, attributeFilter: ['aria-current'] });
+  });
+}
+
+/** The teacher taps ayat 1..taps of the sura shown; tap-to-highlight times on each student page, in ms. */
+async function follow(teacher: Page, students: Page[], taps: number): Promise<number[][]> {
+  await teacher.evaluate(() => {
+    const tapped: Record<string, number> = {};
+    (window as unknown as { tapped: Record<string, number> }).tapped = tapped;
+    document.addEventListener(
+      'pointerdown',
+      (event) => {
+        const aya = (event.target as Element).closest<HTMLElement>('[data-aya]')?.dataset.aya;
+        if (aya && !(aya in tapped)) tapped[aya] = performance.timeOrigin + performance.now();
+      },
+      { capture: true },
+    );
+  });
+  const delays: number[][] = students.map(() => []);
+  for (let aya = 1; aya <= taps; aya++) {
+    await teacher.locator(`#ayat li[data-aya="${aya}"]`).click();
+    const tappedAt = await teacher.evaluate((n) => (window as unknown as { tapped: Record<string, number> }).tapped[n], aya);
+    for (const [i, student] of students.entries()) {
+      const handle = await student.waitForFunction((n) => (window as unknown as { seen: Record<string, number> }).seen[n], aya, {
+        timeout: WAIT_MS,
+        polling: 'raf',
+      });
+      const seenAt = (await handle.jsonValue()) as number;
+      if (tappedAt === undefined) throw new Error(`the tap on aya ${aya} was not seen by the teacher's page`);
+      delays[i]?.push(seenAt - tappedAt);
+    }
+  }
+  return delays;
+}
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -194,6 +254,38 @@ async function main(): Promise<void> {
     console.log(`screen     | as browsers fetch it (br)       | Accept-Encoding: identity       | br / identity`);
     report('join form', joinForm);
     report('class', classView);
+
+    // The class follows the teacher: one teacher page and three students, one of them the throttled phone.
+    const pages: BrowserContext[] = [];
+    const link = async (uuid: string) =>
+      `${base}/?token=${encodeURIComponent((await admin.mintJoinToken({ room: ROOM, uuid, name: uuid })).token)}`;
+    try {
+      teacher.close();
+      teacher = undefined;
+      const teacherContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      pages.push(teacherContext);
+      const teacherPage = await teacherContext.newPage();
+      await teacherPage.goto(await link('teacher-1'));
+      await teacherPage.locator('#ayat li[data-aya="255"][aria-current="true"]').waitFor({ timeout: WAIT_MS });
+      const phone = await phonePage(browser, options, 'brotli');
+      pages.push(phone.context);
+      const students = [phone.page];
+      for (let desk = 0; desk < 2; desk++) {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+        pages.push(context);
+        students.push(await context.newPage());
+      }
+      for (const [i, page] of students.entries()) await watchingStudent(page, await link(`watcher-${i}`));
+      const delays = await follow(teacherPage, students, options.taps);
+      console.log(`\nfollow: the teacher taps ${options.taps} ayat; tap to highlight on each student page`);
+      for (const [i, values] of delays.entries())
+        console.log(
+          `  ${i === 0 ? 'phone (throttled)' : `desktop ${i}`.padEnd(17)} | p50 ${percentile(values, 50).toFixed(1)} ms` +
+            ` | p95 ${percentile(values, 95).toFixed(1)} ms | max ${Math.max(...values).toFixed(1)} ms`,
+        );
+    } finally {
+      await Promise.all(pages.map((context) => context.close()));
+    }
   } finally {
     teacher?.close();
     await browser.close();
