@@ -13,6 +13,7 @@ export {
 } from './admin-client.js';
 export { AudioError, type AudioErrorCode } from './audio/audio-error.js';
 export { type AudioDevice, type AudioDevices, DEFAULT_MICROPHONE_CONSTRAINTS } from './audio/devices.js';
+export { fromConnectionQuality, type MemberQuality, type MembersQuality } from './audio/member-quality.js';
 export type { AudioQuality, MicrophoneQuality, QualityLevel, StreamQuality } from './audio/quality.js';
 export {
   type AudioStatus,

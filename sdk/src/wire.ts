@@ -78,6 +78,7 @@ const MEDIA_ACTIONS: ReadonlySet<string> = new Set([
   'SessionDescription',
   'ICECandidate',
   'ActiveSpeakers',
+  'ConnectionQuality',
   'MediaClosed',
   'MediaReconnect',
 ]);

@@ -48,6 +48,8 @@ export class MediaPeer {
   /** The tracks' RTCP sessions, held alike. */
   private readonly rtcpSessions: RtcpSession[] = [];
   private readonly midIndex = new Map<string, number>();
+  /** The microphone's reception (none when listen-only). */
+  private uplinkReports: ReceiverReports | undefined;
   private closed = false;
 
   constructor(
@@ -97,6 +99,7 @@ export class MediaPeer {
         const track = this.pc.addTrack(description);
         this.tracks.push(track);
         const reports = new ReceiverReports(slotSsrcs[0] ?? randomInt(1, 0xffffffff));
+        this.uplinkReports = reports;
         track.onMessage(
           this.guard('uplink', (packet: Buffer) => {
             if (isRtp(packet)) {
@@ -168,6 +171,11 @@ export class MediaPeer {
     } catch (error) {
       throw new AppError('invalid_message', `ICECandidate refused: ${reasonOf(error)}`);
     }
+  }
+
+  /** The share of the microphone's packets lost since the last call; null when listen-only or none expected. */
+  sampleUplinkLoss(): number | null {
+    return this.uplinkReports?.sampleLoss() ?? null;
   }
 
   get slotCount(): number {

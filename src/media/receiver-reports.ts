@@ -8,6 +8,7 @@
  * first report says up to 90 % loss, which the client's encoder takes for a bad uplink.
  */
 
+import { intervalLoss, type PacketCounts } from './link-quality.js';
 import { sequenceOf, ssrcOf } from './rtp.js';
 
 const SEQ_MOD = 0x10000;
@@ -82,6 +83,12 @@ class SourceSequence {
     this.received += 1;
   }
 
+  /** Packets expected and received since the source was validated; undefined while on probation. */
+  counts(): PacketCounts | undefined {
+    if (this.probation > 0) return undefined;
+    return { expected: this.cycles + this.maxSeq - this.baseSeq + 1, received: this.received };
+  }
+
   /** The report block's counts as of now; starts the next interval (A.3). */
   report(): { fraction: number; lost: number; extendedMax: number } {
     const extendedMax = this.cycles + this.maxSeq;
@@ -104,8 +111,20 @@ class SourceSequence {
  */
 export class ReceiverReports {
   private source: SourceSequence | undefined;
+  /** The counts at the last sampleLoss(), and of which source: the SFU's own interval, apart from the reports'. */
+  private sampled: { source: SourceSequence; counts: PacketCounts | undefined } | undefined;
 
   constructor(private readonly ssrc: number) {}
+
+  /** The share of the microphone's packets lost since the last call (null: none expected meanwhile). */
+  sampleLoss(): number | null {
+    const source = this.source;
+    if (!source) return null;
+    const counts = source.counts();
+    const before = this.sampled?.source === source ? this.sampled.counts : undefined;
+    this.sampled = { source, counts };
+    return intervalLoss(before, counts);
+  }
 
   /** An RTP packet of the microphone. */
   rtp(packet: Buffer): void {

@@ -2,7 +2,8 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ConnectionRef } from '../protocol/connection.js';
-import type { MediaMessage } from '../protocol/server-messages.js';
+import type { MediaMessage, MemberConnectionQuality } from '../protocol/server-messages.js';
+import { memberQuality } from './link-quality.js';
 import { type MediaNetwork, MediaPeer } from './media-peer.js';
 import type { MediaPorts } from './media-ports.js';
 import { planAnswer } from './offer.js';
@@ -32,6 +33,8 @@ interface Participant {
   /** Where this participant's voice goes now: recomputed when the selection changes. */
   routes: Route[];
   notice: { sent: string; at: number };
+  /** The last ConnectionQuality sent to this listener, as sent. */
+  qualitySent: string;
 }
 
 export interface RoomMediaOptions {
@@ -50,6 +53,8 @@ export interface RoomMediaOptions {
 
 const SELECT_EVERY_MS = 100;
 const NOTICE_EVERY_MS = 500;
+/** How often each participant's link is read, and ConnectionQuality sent when it changed. */
+export const QUALITY_EVERY_MS = 5000;
 
 /**
  * One room's SFU on its media node: a peer per participant, and the forwarding of each voice to the
@@ -62,6 +67,7 @@ export class RoomMedia {
   private master: string;
   private selection: string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private qualityAt = 0;
 
   constructor(private readonly options: RoomMediaOptions) {
     this.master = options.roles.master;
@@ -114,6 +120,7 @@ export class RoomMedia {
       slotOwners: plan.slots.map(() => null),
       routes: [],
       notice: { sent: '', at: 0 },
+      qualitySent: '',
     };
     let answer: string;
     try {
@@ -142,7 +149,10 @@ export class RoomMedia {
     if (previous) this.closePeer(previous);
     this.participants.set(address.uuid, participant);
     this.reselect();
-    this.timer ??= setInterval(() => this.reselect(), SELECT_EVERY_MS);
+    if (!this.timer) {
+      this.qualityAt = performance.now();
+      this.timer = setInterval(() => this.tick(), SELECT_EVERY_MS);
+    }
     return answer;
   }
 
@@ -233,6 +243,38 @@ export class RoomMedia {
     for (const route of from.routes) {
       route.stream.stamp(packet, header, now);
       route.peer.send(route.slot, packet);
+    }
+  }
+
+  private tick(): void {
+    this.reselect();
+    const now = performance.now();
+    if (this.participants.size > 0 && now - this.qualityAt >= QUALITY_EVERY_MS) {
+      this.qualityAt = now;
+      this.reportQuality();
+    }
+  }
+
+  /**
+   * Reads every participant's link over the interval just ended and sends ConnectionQuality to each
+   * listener whose last one differs (a newcomer gets it at the next interval).
+   */
+  private reportQuality(): void {
+    const members: Record<string, MemberConnectionQuality> = {};
+    for (const uuid of [...this.participants.keys()].sort()) {
+      const participant = this.participants.get(uuid)!;
+      members[uuid] = memberQuality({
+        publishing: participant.publishes,
+        uplinkLoss: participant.peer.sampleUplinkLoss(),
+        downlinkLoss: null,
+      });
+    }
+    const message = { action: 'ConnectionQuality' as const, members };
+    const text = JSON.stringify(message);
+    for (const listener of this.participants.values()) {
+      if (listener.qualitySent === text) continue;
+      listener.qualitySent = text;
+      this.options.send(listener.address, message);
     }
   }
 

@@ -81,12 +81,30 @@ export type MediaMessage =
   | { action: 'SessionDescription'; type: 'answer'; sdp: string }
   | { action: 'ICECandidate'; candidate: string; sdpMid: string; sdpMLineIndex: number }
   | { action: 'ActiveSpeakers'; uuids: string[]; slots: (string | null)[] }
+  /** Each media participant's link as the SFU sees it, every 5 s when it changed (docs/protocol.md). */
+  | { action: 'ConnectionQuality'; members: Record<string, MemberConnectionQuality> }
   /** The client's media is closed (left, kicked, the room deleted, or ICE failed). */
   | { action: 'MediaClosed' }
   /** The room's media moved (its node died): offer again with a new PeerConnection. */
   | { action: 'MediaReconnect' }
   /** A signaling message refused (a bad offer, a candidate without an offer): the same frame as any refusal. */
   | ErrorFrame;
+
+/** A link's level, on the SDK's thresholds: loss under 2 % good, under 10 % fair, else poor; unknown without a count. */
+export type ConnectionQualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
+
+/** One participant's link over the SFU's last interval (losses 0..1, in whole percent; null: not known). */
+export interface MemberConnectionQuality {
+  level: ConnectionQualityLevel;
+  /** Its offer has a microphone (false: listen-only). */
+  publishing: boolean;
+  /** The worse of the two losses below. */
+  loss: number | null;
+  /** Of the microphone's packets, as the SFU counted them (null: listen-only, or none expected). */
+  uplink_loss: number | null;
+  /** Of what the SFU sent it, as its own receiver reports say (null: no report in the interval). */
+  downlink_loss: number | null;
+}
 
 /** A frame as sent: room-wide events carry the room's sequence number. */
 export type ServerFrame = ServerMessage & { seq?: number };

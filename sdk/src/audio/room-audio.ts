@@ -3,7 +3,8 @@
  * seam (sendSignal, `media` and `connection` events). It offers again by itself after every
  * (re)connect of the room client, MediaClosed, MediaReconnect, an ICE failure, a refused offer and
  * an answer that never comes; it keeps the microphone in step with the server's mutes, plays the
- * slots (autoplay policy included), and tells who speaks and how the connection is. See docs/sdk.md.
+ * slots (autoplay policy included), and tells who speaks, how the connection is, and how every
+ * member's is as the server sees it. See docs/sdk.md.
  */
 import { toRTCIceServers } from '../admin-client.js';
 import { type Clock, systemClock } from '../clock.js';
@@ -15,6 +16,7 @@ import { isMuted } from '../room-state.js';
 import type { MediaMessage } from '../wire.js';
 import { AudioError } from './audio-error.js';
 import { type AudioDevices, DEFAULT_MICROPHONE_CONSTRAINTS, deviceIdOf, listAudioDevices, openMicrophone } from './devices.js';
+import { fromConnectionQuality, keepMembers, type MembersQuality, sameMembersQuality } from './member-quality.js';
 import { Peer } from './peer.js';
 import { Playback } from './playback.js';
 import { type AudioQuality, type QualityCounters, readQuality } from './quality.js';
@@ -135,6 +137,8 @@ export type RoomAudioEvents = {
   playback: [playback: { canPlaybackAudio: boolean }];
   speakers: [speakers: Speakers];
   quality: [quality: AudioQuality];
+  /** Every media member's connection as the server sees it (its ConnectionQuality), members who left removed. */
+  memberquality: [members: MembersQuality];
   /** A receive slot's track (a new one with every PeerConnection); null: the PeerConnection holding it is about to close. */
   track: [slot: number, track: TrackLike | null];
   /** A new PeerConnection, before its offer. */
@@ -185,6 +189,7 @@ export class RoomAudio {
   private currentSpeakers: Speakers = noSpeakers(0);
   private currentQuality: AudioQuality | null = null;
   private counters: QualityCounters = new Map();
+  private members: MembersQuality = new Map();
 
   private track: TrackLike | null = null;
   private peer: Peer | null = null;
@@ -254,6 +259,11 @@ export class RoomAudio {
     return this.currentQuality;
   }
 
+  /** Each media member's connection as the server's SFU sees it, by uuid (this client's own included); empty before the first report. */
+  get memberQuality(): MembersQuality {
+    return this.members;
+  }
+
   /** Whether the browser lets the slots play; false: call startAudio() from a click. */
   get canPlaybackAudio(): boolean {
     return this.playback.canPlaybackAudio;
@@ -315,7 +325,10 @@ export class RoomAudio {
     this.unsubscribe.push(
       this.client.on('connection', (status) => this.onConnection(status)),
       this.client.on('media', (message) => this.onMedia(message)),
-      this.client.on('state', () => this.syncMicrophone()),
+      this.client.on('state', () => {
+        this.syncMicrophone();
+        this.setMembers(this.members);
+      }),
     );
     const devices = this.mediaDevices;
     if (devices?.addEventListener) {
@@ -450,6 +463,7 @@ export class RoomAudio {
     this.playback.dispose();
     this.mic = { ...this.mic, enabled: false };
     this.emitter.emit('microphone', this.mic);
+    this.setMembers(new Map());
     for (const waiter of this.offerWaiters.splice(0)) waiter.reject(new AudioError('closed', 'the audio was closed'));
     this.setStatus({ status: 'closed' });
   }
@@ -481,6 +495,9 @@ export class RoomAudio {
         return;
       case 'ActiveSpeakers':
         this.setSpeakers(fromActiveSpeakers(message));
+        return;
+      case 'ConnectionQuality':
+        this.setMembers(fromConnectionQuality(message));
         return;
       case 'MediaReconnect':
         this.debug('MediaReconnect: the media moved; offering again');
@@ -714,6 +731,20 @@ export class RoomAudio {
     if (sameSpeakers(speakers, this.currentSpeakers)) return;
     this.currentSpeakers = speakers;
     this.emitter.emit('speakers', speakers);
+  }
+
+  /** Members who left the room are dropped at once (the server's next report would leave them out anyway). */
+  private setMembers(members: MembersQuality): void {
+    const state = this.client.state;
+    const kept = state
+      ? keepMembers(
+          members,
+          state.members.map(({ uuid }) => uuid),
+        )
+      : members;
+    if (sameMembersQuality(kept, this.members)) return;
+    this.members = kept;
+    this.emitter.emit('memberquality', kept);
   }
 
   private setStatus(status: AudioStatus): void {
