@@ -89,6 +89,50 @@ const queueOrder = (page: Page): Promise<string[]> =>
 
 const message = (page: Page, text: string | RegExp) => page.locator('#messages li', { hasText: text });
 
+/**
+ * The page stays put and only its text pane scrolls: the header (room, connection, Leave) and the
+ * class's controls on screen, the window not scrolled.
+ */
+async function assertControlsOnScreen(page: Page, where: string): Promise<void> {
+  // No named functions in here: the test's transpiler would wrap them in a helper the page does not have.
+  const seen = await page.evaluate(() => {
+    const [header, toolbar] = ['top', 'toolbar'].map((id) => {
+      const { top, bottom, height } = document.getElementById(id)!.getBoundingClientRect();
+      return { top, bottom, height };
+    });
+    return {
+      header: header!,
+      toolbar: toolbar!,
+      height: window.innerHeight,
+      scrollY: window.scrollY,
+      pane: document.getElementById('text')!.scrollTop,
+    };
+  });
+  const detail = `${where}: ${JSON.stringify(seen)}`;
+  for (const part of [seen.header, seen.toolbar]) {
+    assert.ok(part.height > 0 && part.top >= 0 && part.bottom <= seen.height, detail);
+  }
+  assert.equal(seen.scrollY, 0, detail);
+  assert.ok(seen.pane > 0, `${detail}: the text pane scrolled to the aya`);
+  await page.locator('#top').getByRole('button', { name: 'Leave' }).waitFor({ state: 'visible', timeout: WAIT_MS });
+}
+
+/**
+ * Where the highlighted aya starts (the top of its first line, right to left) and its height,
+ * against the text pane's top and height.
+ */
+const ayaStart = (page: Page) =>
+  page.evaluate(() => {
+    const pane = document.getElementById('text')!;
+    const item = document.querySelector('#ayat li[aria-current="true"]')!;
+    const paneBox = pane.getBoundingClientRect();
+    return {
+      start: item.getClientRects()[0]!.top - paneBox.top - pane.clientTop,
+      height: item.getBoundingClientRect().height,
+      pane: pane.clientHeight,
+    };
+  });
+
 test('a class: the teacher points, every student follows; the queue in order across a reload; mute, mute all, the floor, heard; a cut socket resumes', async (t) => {
   const server = await startServer({ RECONNECT_GRACE_MS: '15000' });
   const proxy = await TcpProxy.start(server.http);
@@ -141,6 +185,8 @@ test('a class: the teacher points, every student follows; the queue in order acr
       }
       await waitForAya(teacher.page, 255);
       await until(listener!.client, (state) => state.sura === 2 && state.aya === 255);
+      // Aya 255 is far down al-Baqarah: only the text's pane scrolled to it, the header and the controls stayed.
+      for (const page of [teacher, ...students]) await assertControlsOnScreen(page.page, `${page.name}'s page at aya 255`);
 
       // The keys: ↓ and j forward, ↑ and k back, and in right-to-left text ← is forward.
       await teacher.page.keyboard.press('ArrowDown');
@@ -315,18 +361,72 @@ test('on a phone (375×667): no sideways scroll, the teacher taps an aya, the st
     await waitForAya(teacher, 74);
     await waitForAya(student.page, 74);
     await waitForAyaInView(student.page);
-    assert.ok((await student.page.evaluate(() => window.scrollY)) > 0, 'the student was scrolled to the aya');
+    assert.ok((await student.page.evaluate(() => document.getElementById('text')!.scrollTop)) > 0, 'the student was scrolled to the aya');
+    for (const [page, who] of [
+      [teacher, 'the teacher'],
+      [student.page, 'the student'],
+    ] as const) {
+      await assertControlsOnScreen(page, `${who}'s phone`);
+    }
 
-    // The teacher's controls are reachable: the class list is a tap away.
-    await teacher.getByRole('link', { name: /^Class \(2\)/ }).tap();
+    // The teacher's bar stays on the phone's screen, its targets big enough for a finger.
+    const bar = await teacher
+      .locator('#toolbar button:visible')
+      .evaluateAll((buttons) => buttons.map((button) => ({ name: button.textContent, ...button.getBoundingClientRect().toJSON() })));
+    for (const name of ['▲', '▼', 'Mute all', 'Unmute all', 'Class (2)']) {
+      assert.ok(
+        bar.some((button) => button.name === name),
+        `${name} in the bar: ${JSON.stringify(bar)}`,
+      );
+    }
+    for (const button of bar) assert.ok(button.width >= 44 && button.height >= 44 && button.right <= 375, JSON.stringify(button));
+    await teacher.getByRole('button', { name: 'Next aya' }).tap();
+    await waitForAya(teacher, 75);
+    await waitForAya(student.page, 75);
+    await teacher.locator('#sura-button', { hasText: 'Al-Kahf · aya 75' }).waitFor({ timeout: WAIT_MS });
+
+    // A long aya (2:255, taller than the phone's pane): its start is shown, not its middle.
+    const picker = teacher.getByRole('button', { name: /^Choose the sura or the aya/ });
+    await picker.tap();
+    await teacher.getByLabel('Sura', { exact: true }).selectOption('2');
+    await student.page.locator('#ayat li[data-aya="286"]').waitFor({ timeout: WAIT_MS });
+    assert.equal(await picker.getAttribute('aria-expanded'), 'false', 'a choice closes the picker');
+    await picker.tap();
+    await teacher.getByLabel('Go to aya').fill('255');
+    await teacher.getByRole('button', { name: 'Go', exact: true }).tap();
+    for (const page of [teacher, student.page]) {
+      await waitForAya(page, 255);
+      let last = await ayaStart(page);
+      await eventually(
+        'the start of aya 255 at the top of the pane',
+        async () => {
+          last = await ayaStart(page);
+          return last.start >= 0 && last.start <= 40;
+        },
+        () => JSON.stringify(last),
+      );
+      assert.ok(last.height > last.pane, `aya 255 is taller than the pane: ${JSON.stringify(last)}`);
+    }
+    await noOverflow(teacher, "the teacher's bar");
+
+    // The teacher's controls are reachable: the class list is a tap away, and Escape goes back to the text.
+    const toSide = teacher.getByRole('button', { name: /^Class \(2\)/ });
+    await toSide.tap();
+    assert.equal(await toSide.getAttribute('aria-expanded'), 'true');
     const mute = teacher.getByRole('button', { name: 'Mute Yusuf', exact: true });
     await mute.tap();
-    await student.page.locator(`#members li[data-uuid="${student.uuid}"][data-muted]`).waitFor({ timeout: WAIT_MS });
+    // (On the student's phone the roster is in the closed sheet: there, but not shown.)
+    await student.page.locator(`#members li[data-uuid="${student.uuid}"][data-muted]`).waitFor({ state: 'attached', timeout: WAIT_MS });
     // Listen-only: the student sends nothing and still hears the teacher.
     await waitForPageStats(student.page, { packetsReceived: 50 });
     assert.equal((await student.page.evaluate(() => window.wigglypuff.stats())).packetsSent, 0);
     await noOverflow(teacher, "the teacher's class list");
-    assert.equal(await currentAya(student.page), 74);
+    await teacher.keyboard.press('Escape');
+    await teacher.locator('#side').waitFor({ state: 'hidden', timeout: WAIT_MS });
+    assert.equal(await teacher.evaluate(() => document.activeElement?.id), 'to-side', 'focus back on the button that opened the sheet');
+    await teacher.getByRole('button', { name: 'Aya 256', exact: true }).tap();
+    await waitForAya(student.page, 256);
+    assert.equal(await currentAya(student.page), 256);
     assert.deepEqual(errorsOf(pages), [], 'a page threw');
   } finally {
     await browser.close();

@@ -26,7 +26,8 @@ export function renderQuality(level: string | null): void {
   quality.hidden = level === null;
   if (level === null) return;
   quality.dataset.level = level;
-  quality.textContent = t.quality(t.qualityLevels[level] ?? level);
+  // In a span of its own: a phone's header shows only the dot (style.css), the words are still read out.
+  quality.replaceChildren(element('span', { className: 'quality-text', textContent: t.quality(t.qualityLevels[level] ?? level) }));
 }
 
 /** The <audio> of receive slot `slot` (created on first use). */

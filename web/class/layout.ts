@@ -3,7 +3,9 @@ import { t, uiLanguage } from './strings.js';
 /**
  * The app's markup: the landmarks (header, the banners, the join form's main, the class's nav, main
  * and aside, the footer) and the ids the views fill. Built here rather than in index.html so that
- * every word comes from strings.ts.
+ * every word comes from strings.ts. In class the page is an app shell (style.css): the header and
+ * the nav stay, the text (main) scrolls by itself, and the aside is a column beside it on a desktop
+ * and a sheet over it on a phone (side-sheet.ts). The attribution then ends the text.
  */
 
 /** Escapes a string for the markup (our own strings, but some have quotes). */
@@ -56,27 +58,28 @@ export function buildLayout(): void {
 
 <div id="class-view" class="class-view" hidden>
   <nav id="toolbar" class="toolbar" aria-label="${x(t.navLabel)}">
-    <div id="teacher-nav" class="teacher-nav" hidden>
-      <div class="row sura-row">
+    <div id="teacher-nav" class="teacher-nav" data-picker="closed" hidden>
+      <div class="row stepper">
+        <button id="previous-aya" type="button" class="secondary icon" aria-label="${x(t.previousAya)}" title="${x(t.previousAya)}">▲</button>
+        <button id="sura-button" type="button" class="secondary sura-button" aria-expanded="false" aria-controls="sura-picker"><span class="visually-hidden">${x(t.suraPickerLabel)}: </span><span id="sura-button-text"></span></button>
+        <button id="next-aya" type="button" class="secondary icon" aria-label="${x(t.nextAya)}" title="${x(t.nextAya)}">▼</button>
+      </div>
+      <div id="sura-picker" class="row sura-picker">
         <label for="sura-search" class="visually-hidden">${x(t.suraSearchLabel)}</label>
         <input id="sura-search" type="search" autocomplete="off" placeholder="${x(t.suraSearchPlaceholder)}" aria-controls="sura-select">
         <label for="sura-select" class="visually-hidden">${x(t.suraSelectLabel)}</label>
         <select id="sura-select"></select>
-      </div>
-      <div class="row aya-row">
-        <button id="previous-aya" type="button" class="secondary icon" aria-label="${x(t.previousAya)}" title="${x(t.previousAya)}">▲</button>
         <form id="aya-jump" class="aya-jump">
           <label for="aya-input">${x(t.ayaJumpLabel)}</label>
           <input id="aya-input" type="number" min="1" inputmode="numeric" aria-describedby="aya-range">
           <small id="aya-range" class="hint"></small>
           <button id="go-aya" type="submit" class="secondary">${x(t.ayaJumpButton)}</button>
         </form>
-        <button id="next-aya" type="button" class="secondary icon" aria-label="${x(t.nextAya)}" title="${x(t.nextAya)}">▼</button>
-        <small class="hint keys-hint">${x(t.keysHint)}</small>
       </div>
       <div class="row mute-row">
         <button id="mute-all" type="button" class="secondary">${x(t.muteAll)}</button>
         <button id="unmute-all" type="button" class="secondary">${x(t.unmuteAll)}</button>
+        <small class="hint keys-hint">${x(t.keysHint)}</small>
       </div>
     </div>
     <div id="student-bar" class="student-bar" hidden>
@@ -88,10 +91,11 @@ export function buildLayout(): void {
         <span id="listening-only" class="tag" hidden>${x(t.listeningOnly)}</span>
       </div>
     </div>
+    <button id="to-side" type="button" class="to-side" aria-controls="side" aria-expanded="false"></button>
     <button id="start-audio" type="button" class="attention" title="${x(t.playAudioHint)}" hidden>${x(t.playAudio)}</button>
   </nav>
 
-  <main id="text" class="text" aria-labelledby="sura-title" tabindex="-1">
+  <main id="text" class="text" aria-labelledby="sura-title" tabindex="0">
     <header class="sura-header">
       <h2 id="sura-title"></h2>
       <p id="sura-arabic" class="sura-arabic" lang="ar" dir="rtl"></p>
@@ -100,13 +104,14 @@ export function buildLayout(): void {
     <p id="text-status" class="text-status"></p>
     <button id="text-retry" type="button" class="secondary" hidden>${x(t.retry)}</button>
     <ol id="ayat" class="ayat" role="list" lang="ar" dir="rtl"></ol>
+    <p class="attribution"><small>${x(t.attribution)}</small></p>
   </main>
 
   <aside id="side" class="side" aria-label="${x(t.rosterTitle)}">
+    <button id="close-side" type="button" class="secondary close-side">${x(t.backToText)}</button>
     <section class="card" aria-labelledby="roster-title">
       <h2 id="roster-title"><span>${x(t.rosterTitle)}</span> <small id="roster-count" class="hint"></small></h2>
       <ul id="members" class="members" role="list"></ul>
-      <p id="quality-note" class="hint" hidden>${x(t.qualityMissing)}</p>
     </section>
     <section class="card" aria-labelledby="queue-title">
       <h2 id="queue-title">${x(t.queueTitle)}</h2>
@@ -119,11 +124,13 @@ export function buildLayout(): void {
       <ol id="slots" class="slots" role="list"></ol>
     </section>
   </aside>
-  <a id="to-side" class="to-side" href="#side"></a>
 </div>
 
 <div id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
 <ul id="messages" class="messages" role="list" aria-live="polite" aria-label="${x(t.messagesLabel)}"></ul>
 
-<footer class="attribution"><small>${x(t.attribution)}</small></footer>`;
+<footer id="page-footer" class="attribution"><small>${x(t.attribution)}</small></footer>`;
 }
+
+/** Whether the screen is laid out for a phone: style.css's one breakpoint (60rem), for the views that act on it. */
+export const phoneLayout: MediaQueryList = window.matchMedia('(max-width: 59.99rem)');

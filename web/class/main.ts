@@ -31,6 +31,7 @@ import { renderPassage, resetPassage, setUpPassage } from './passage.js';
 import { suraIndex } from './quran-text.js';
 import { displayName, renderRoster } from './roster.js';
 import { forgetSession, loadSession, saveSession } from './saved-session.js';
+import { closeSideSheet, renderSideToggle, setUpSideSheet } from './side-sheet.js';
 import { t } from './strings.js';
 import { renderStudentBar, setUpStudentBar } from './student-bar.js';
 import { renderTeacherNav, resetTeacherNav, setSuraIndex, setUpTeacherNav } from './teacher-nav.js';
@@ -66,6 +67,7 @@ setUpPassage(currentClient);
 setUpTeacherNav(currentClient);
 setUpStudentBar(currentClient);
 setUpAudioControls(() => session?.audio ?? null);
+setUpSideSheet();
 setUpEndNotice({
   joinAgain: () => lastRequest && join(lastRequest),
   backToForm: () => showView('join'),
@@ -115,6 +117,7 @@ function showView(view: View): void {
   byId('join-view').hidden = view !== 'join';
   byId('class-view').hidden = view !== 'class';
   if (view !== 'ended') hideEnded();
+  if (view !== 'class') closeSideSheet();
   byId('leave').hidden = view !== 'class';
   if (view === 'join') {
     byId('room-name').textContent = '';
@@ -237,7 +240,7 @@ function render(current: Session): void {
   renderRoster(state, current.audio.speakers.speaking, currentClient);
   renderCorrectionQueue(state, currentClient);
   renderVoices(state, current.audio.speakers.slots);
-  byId('to-side').textContent = t.studentsLink(state.members.length, state.corrections.length);
+  renderSideToggle(state);
 }
 
 /** For the browser tests and the console: the room client, its state, the audio. */

@@ -5,13 +5,15 @@ import { byId, element } from './dom.js';
 import { attempt } from './messages.js';
 import { type SuraText, suraInfo, suraText, suraTitle } from './quran-text.js';
 import { t, uiLanguage } from './strings.js';
+import { revealInPane, scrollPaneToTop } from './text-pane.js';
 
 /**
  * The text view: the sura the class is in (the room's `sura`), its ayat in the mushaf's way, each
  * followed by its number in the end-of-aya sign, and the room's `aya` highlighted (`aria-current`)
- * and kept in view. The teacher points at an aya with a click, a tap, Enter, or the keys (↓ / j /
- * ← next, ↑ / k / → previous: in right-to-left text, left is forward). What is highlighted is the
- * room client's state only: the teacher's own pointing shows once the server accepted it (its Ack).
+ * and kept in view in the text's own pane (text-pane.ts). The teacher points at an aya with a
+ * click, a tap, Enter, or the keys (↓ / j / ← next, ↑ / k / → previous: in right-to-left text, left
+ * is forward). What is highlighted is the room client's state only: the teacher's own pointing
+ * shows once the server accepted it (its Ack).
  *
  * The page's own state here is the UI's: which sura's text is built, the one being fetched, and the
  * aya the teacher last asked for while its answer is on its way (so ↓ ↓ ↓ moves three ayat).
@@ -126,6 +128,13 @@ async function load(sura: number, teacher: boolean): Promise<void> {
     status('');
     void showBismillah(sura);
     highlight(latest, true);
+    // The Arabic font is fetched once its text is laid out; its glyphs change every line's height.
+    if (document.fonts.status === 'loading') {
+      void document.fonts.ready.then(() => {
+        const item = built?.sura === sura ? currentItem() : null;
+        if (item) revealInPane(item, 'auto', false);
+      });
+    }
   } catch {
     if (latest?.sura !== sura) return;
     status(t.textFailed);
@@ -161,6 +170,7 @@ function build(text: SuraText, teacher: boolean): void {
     return item;
   });
   byId('ayat').replaceChildren(...items);
+  scrollPaneToTop();
 }
 
 /** Marks the room's aya (and only it) current, keeps it in view, and tells a student's screen reader. */
@@ -178,14 +188,17 @@ function highlight(state: RoomSnapshot, fresh: boolean): void {
   setTabStop(item ?? (teacher ? list.querySelector<HTMLElement>('li[data-aya="1"]') : null), teacher, true);
   if (!item) return;
   item.setAttribute('aria-current', 'true');
+  // The teacher's pane moves only when the aya is not already shown well (it may be the one just clicked).
+  revealInPane(item, fresh ? 'auto' : 'smooth', teacher && !fresh);
   if (teacher) {
     if (focused) focusable(item, true)?.focus({ preventScroll: true });
-    if (!inView(item)) item.scrollIntoView({ behavior: fresh ? 'auto' : 'smooth', block: 'center' });
   } else {
-    item.scrollIntoView({ behavior: fresh ? 'auto' : 'smooth', block: 'center' });
     if (state.sura !== null) announce(t.nowAt(suraTitle(state.sura, t.suraName), state.aya ?? 0));
   }
 }
+
+const currentItem = (): HTMLElement | null =>
+  highlighted === null ? null : byId('ayat').querySelector<HTMLElement>(`li[data-aya="${highlighted}"]`);
 
 function focusable(item: HTMLElement | null, teacher: boolean): HTMLElement | null {
   return teacher ? (item?.querySelector<HTMLElement>('[role="button"]') ?? null) : item;
@@ -194,14 +207,6 @@ function focusable(item: HTMLElement | null, teacher: boolean): HTMLElement | nu
 function setTabStop(item: HTMLElement | null, teacher: boolean, on: boolean): void {
   const target = focusable(item, teacher);
   if (target) target.tabIndex = on ? 0 : -1;
-}
-
-/** Whether the whole of `item` is on screen, below the sticky toolbar. */
-function inView(item: HTMLElement): boolean {
-  const box = item.getBoundingClientRect();
-  const toolbar = byId('toolbar').getBoundingClientRect();
-  const top = getComputedStyle(byId('toolbar')).position === 'sticky' ? Math.max(0, toolbar.bottom) : 0;
-  return box.top >= top && box.bottom <= window.innerHeight;
 }
 
 function renderHeading(sura: number | null): void {

@@ -8,7 +8,9 @@ import { t } from './strings.js';
  * speaking now, muted, has the floor, their place in the correction queue). The teacher gets, for
  * each student, Mute / Unmute and "Give the floor" (MuteAll on, then that one unmuted: under MuteAll
  * a MuteUser false unmutes one by one). Items are updated in place, so a button never moves under
- * the pointer. Per-member signal quality is not in the protocol (the server reports none).
+ * the pointer. Each item has an empty, hidden `.member-quality` tag after the name, the place for
+ * that member's signal quality (`data-level` good / fair / poor, as the header's own) once the SDK
+ * reports it per member.
  */
 
 export const displayName = (state: RoomSnapshot, uuid: string): string => nameOf(state, uuid) ?? uuid;
@@ -39,7 +41,6 @@ export function renderRoster(state: RoomSnapshot, speaking: readonly string[], c
   });
   if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) list.replaceChildren(...items);
   byId('roster-count').textContent = t.rosterCount(state.members.length);
-  byId('quality-note').hidden = !teacher;
 }
 
 function newMember(uuid: string, view: 'teacher' | 'plain', client: () => RoomClient | null): HTMLElement {
@@ -48,6 +49,7 @@ function newMember(uuid: string, view: 'teacher' | 'plain', client: () => RoomCl
   const item = element('li', { className: 'member' }, [
     dot,
     element('span', { className: 'name' }),
+    element('span', { className: 'member-quality quality', hidden: true }),
     element('span', { className: 'badges' }),
   ]);
   item.dataset.uuid = uuid;

@@ -85,6 +85,7 @@ const en = {
   keysHint: '↓ / j: next aya · ↑ / k: previous',
   muteAll: 'Mute all',
   unmuteAll: 'Unmute all',
+  suraPickerLabel: 'Choose the sura or the aya',
   studentsLink: (members: number, queued: number) => (queued > 0 ? `Class (${members}) · Queue (${queued})` : `Class (${members})`),
 
   // The student's controls
@@ -101,6 +102,7 @@ const en = {
   // The roster and the queue
   rosterTitle: 'In the class',
   rosterCount: (count: number) => `${count} here`,
+  backToText: 'Back to the text',
   badgeTeacher: 'teacher',
   badgeYou: 'you',
   badgeSpeaking: 'speaking',
@@ -119,7 +121,6 @@ const en = {
   decline: 'Decline',
   acceptWho: (name: string) => `Accept the correction request of ${name}`,
   declineWho: (name: string) => `Decline the correction request of ${name}`,
-  qualityMissing: 'Per-student signal is not reported by the server',
 
   // The audio
   voicesTitle: 'Voices',

@@ -1,8 +1,9 @@
 import { ayatIn, isMaster, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
 import { byId, element } from './dom.js';
+import { phoneLayout } from './layout.js';
 import { attempt } from './messages.js';
 import { point, step } from './passage.js';
-import type { SuraInfo } from './quran-text.js';
+import { type SuraInfo, suraTitle } from './quran-text.js';
 import { t } from './strings.js';
 
 /**
@@ -10,6 +11,11 @@ import { t } from './strings.js';
  * "2 · Al-Baqarah · البقرة"), an aya by its number, the previous and next aya, and mute all / unmute
  * all. Choosing a sura moves the class to it (MoveSura); the list shows the room's sura once the
  * server accepted the move.
+ *
+ * On a phone it is a compact bar: previous aya, the sura and aya (a button that opens the picker:
+ * the search, the list and "Go to aya", closed again by a choice or Escape), next aya, mute all,
+ * unmute all, and the class sheet's button (side-sheet.ts). The picker is open while the class has
+ * no sura.
  */
 
 let suras: readonly SuraInfo[] = [];
@@ -29,12 +35,21 @@ export function setUpTeacherNav(client: () => RoomClient | null): void {
     const sura = Number(select.value);
     if (sura > 0) moveTo(client, sura);
   });
+  byId('sura-button').addEventListener('click', () => setPicker(!pickerOpen()));
+  byId('teacher-nav').addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !phoneLayout.matches || !pickerOpen()) return;
+    event.preventDefault();
+    setPicker(false);
+  });
   byId('aya-jump').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = byId<HTMLInputElement>('aya-input');
     const aya = Number(input.value);
     // The server decides (the aya rule); the range beside the field says what it will accept.
-    if (Number.isInteger(aya) && aya > 0) point(aya);
+    if (Number.isInteger(aya) && aya > 0) {
+      point(aya);
+      if (phoneLayout.matches) setPicker(false);
+    }
   });
   byId('previous-aya').addEventListener('click', () => step(-1));
   byId('next-aya').addEventListener('click', () => step(1));
@@ -51,6 +66,7 @@ export function setUpTeacherNav(client: () => RoomClient | null): void {
 function moveTo(client: () => RoomClient | null, sura: number): void {
   const room = client();
   if (!room) return;
+  if (phoneLayout.matches) setPicker(false);
   void attempt(room.moveSura(sura)).then((moved) => {
     if (!moved) showSura(room.state?.sura ?? null, true);
   });
@@ -64,6 +80,7 @@ export function setSuraIndex(index: readonly SuraInfo[]): void {
 
 export function resetTeacherNav(): void {
   shownSura = undefined;
+  setPicker(false);
   byId<HTMLInputElement>('sura-search').value = '';
   byId<HTMLInputElement>('aya-input').value = '';
 }
@@ -72,7 +89,12 @@ export function renderTeacherNav(state: RoomSnapshot): void {
   const teacher = isMaster(state);
   byId('teacher-nav').hidden = !teacher;
   if (!teacher) return;
-  if (state.sura !== shownSura) showSura(state.sura, true);
+  if (state.sura !== shownSura) {
+    showSura(state.sura, true);
+    if (state.sura === null) setPicker(true);
+  }
+  const where = state.sura === null ? null : suraTitle(state.sura, t.suraName);
+  byId('sura-button-text').textContent = where === null ? t.suraPlaceholder : state.aya === null ? where : t.place(where, state.aya);
   const input = byId<HTMLInputElement>('aya-input');
   if (document.activeElement !== input) input.value = state.aya === null ? '' : String(state.aya);
   byId('aya-range').textContent = state.sura === null ? '' : t.ayaRange(ayatIn(state.sura));
@@ -81,6 +103,17 @@ export function renderTeacherNav(state: RoomSnapshot): void {
   byId<HTMLButtonElement>('go-aya').disabled = state.sura === null;
   input.disabled = state.sura === null;
   byId<HTMLButtonElement>('mute-all').setAttribute('aria-pressed', String(state.mutedAll));
+}
+
+const pickerOpen = (): boolean => byId('teacher-nav').dataset.picker === 'open';
+
+/** Opens or closes the phone's picker (a desktop always shows it); focus left in a closing one goes back to its button. */
+function setPicker(open: boolean): void {
+  const nav = byId('teacher-nav');
+  const button = byId('sura-button');
+  nav.dataset.picker = open ? 'open' : 'closed';
+  button.setAttribute('aria-expanded', String(open));
+  if (!open && phoneLayout.matches && byId('sura-picker').contains(document.activeElement)) button.focus();
 }
 
 /** Shows the room's sura in the list (the search cleared, so it is there). */
