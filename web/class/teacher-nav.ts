@@ -15,7 +15,7 @@ import { t } from './strings.js';
  * On a phone it is a compact bar: previous aya, the sura and aya (a button that opens the picker:
  * the search, the list and "Go to aya", closed again by a choice or Escape), next aya, mute all,
  * unmute all, and the class sheet's button (side-sheet.ts). The picker is open while the class has
- * no sura.
+ * no sura, and closes when it has one.
  */
 
 let suras: readonly SuraInfo[] = [];
@@ -35,7 +35,11 @@ export function setUpTeacherNav(client: () => RoomClient | null): void {
     const sura = Number(select.value);
     if (sura > 0) moveTo(client, sura);
   });
-  byId('sura-button').addEventListener('click', () => setPicker(!pickerOpen()));
+  byId('sura-button').addEventListener('click', (event) => {
+    setPicker(!pickerOpen());
+    // Opened from the keyboard (a click of detail 0): into the picker, which follows ▼ in the tab order.
+    if (pickerOpen() && event.detail === 0) search.focus();
+  });
   byId('teacher-nav').addEventListener('keydown', (event) => {
     if (event.key !== 'Escape' || !phoneLayout.matches || !pickerOpen()) return;
     event.preventDefault();
@@ -91,7 +95,7 @@ export function renderTeacherNav(state: RoomSnapshot): void {
   if (!teacher) return;
   if (state.sura !== shownSura) {
     showSura(state.sura, true);
-    if (state.sura === null) setPicker(true);
+    setPicker(state.sura === null);
   }
   const where = state.sura === null ? null : suraTitle(state.sura, t.suraName);
   byId('sura-button-text').textContent = where === null ? t.suraPlaceholder : state.aya === null ? where : t.place(where, state.aya);
