@@ -41,7 +41,13 @@ function classAsExpected(members: MembersQuality): boolean {
   return (
     clean?.publishing === true &&
     clean.level === 'good' &&
+    // Its first slot carries the lossy student: the gaps forwarded are not its downlink's.
+    clean.downlinkLoss !== null &&
     listener?.publishing === false &&
+    // Listen-only: known by its own reports about what the SFU sends it, and the round trip they measure.
+    listener.level === 'good' &&
+    listener.downlinkLoss !== null &&
+    listener.roundTripMs !== null &&
     lossy?.publishing === true &&
     lossy.level === 'poor' &&
     (lossy.uplinkLoss ?? 0) >= 0.1

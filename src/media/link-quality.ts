@@ -19,11 +19,15 @@ export interface LinkReading {
   uplinkLoss: number | null;
   /** The loss its own receiver reports say of what the SFU sent it, 0..1; null: no report. */
   downlinkLoss: number | null;
+  /** The round trip its receiver reports measure against the SFU's sender reports, in ms; null: none. */
+  roundTripMs: number | null;
 }
 
 /** Under both: good; under both of the next: fair; else poor (sdk/src/audio/quality.ts). */
 const GOOD_LOSS = 0.02;
 const FAIR_LOSS = 0.1;
+const GOOD_RTT_MS = 300;
+const FAIR_RTT_MS = 800;
 
 /**
  * The loss between two cumulative readings of one stream. `before` undefined, or counts that went
@@ -42,18 +46,21 @@ export function intervalLoss(before: PacketCounts | undefined, now: PacketCounts
 /** A receiver report block's "fraction lost" (8 bits, out of 256) as 0..1. */
 export const reportedLoss = (fraction: number): number => (fraction & 0xff) / 256;
 
-/** The level of the worst known loss; `unknown` when none is known. */
-export function levelOf(losses: readonly (number | null)[]): ConnectionQualityLevel {
+/** The level of the worst known loss and the round trip; `unknown` when neither is known. */
+export function levelOf(losses: readonly (number | null)[], roundTripMs: number | null = null): ConnectionQualityLevel {
   const known = losses.filter((loss): loss is number => loss !== null);
-  if (known.length === 0) return 'unknown';
-  const worst = Math.max(...known);
-  if (worst < GOOD_LOSS) return 'good';
-  if (worst < FAIR_LOSS) return 'fair';
+  if (known.length === 0 && roundTripMs === null) return 'unknown';
+  const worst = Math.max(0, ...known);
+  const rtt = roundTripMs ?? 0;
+  if (worst < GOOD_LOSS && rtt < GOOD_RTT_MS) return 'good';
+  if (worst < FAIR_LOSS && rtt < FAIR_RTT_MS) return 'fair';
   return 'poor';
 }
 
 /** Losses are sent in whole percent: a smaller change is noise, and would resend the room's list. */
 const roundLoss = (loss: number | null): number | null => (loss === null ? null : Math.round(loss * 100) / 100);
+/** Round trips in tens of ms, alike. */
+const roundRtt = (ms: number | null): number | null => (ms === null ? null : Math.round(ms / 10) * 10);
 
 /** A participant's entry in ConnectionQuality. */
 export function memberQuality(reading: LinkReading): MemberConnectionQuality {
@@ -61,10 +68,11 @@ export function memberQuality(reading: LinkReading): MemberConnectionQuality {
   const downlink = roundLoss(reading.downlinkLoss);
   const known = [uplink, downlink].filter((loss): loss is number => loss !== null);
   return {
-    level: levelOf([reading.uplinkLoss, reading.downlinkLoss]),
+    level: levelOf([reading.uplinkLoss, reading.downlinkLoss], reading.roundTripMs),
     publishing: reading.publishing,
     loss: known.length === 0 ? null : Math.max(...known),
     uplink_loss: uplink,
     downlink_loss: downlink,
+    round_trip_ms: roundRtt(reading.roundTripMs),
   };
 }

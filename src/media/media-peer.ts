@@ -1,10 +1,12 @@
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import nodeDataChannel from 'node-datachannel';
 import type { Logger } from 'pino';
 import { AppError } from '../protocol/errors.js';
 import type { MediaPlan } from './offer.js';
 import { ReceiverReports } from './receiver-reports.js';
 import { isRtcp, isRtp } from './rtp.js';
+import { type SlotReading, SlotReports } from './slot-reports.js';
 
 const { Audio, PeerConnection, RtcpReceivingSession } = nodeDataChannel;
 type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
@@ -24,6 +26,8 @@ export interface MediaPeerHandlers {
   rtp(packet: Buffer): void;
   /** ICE or DTLS failed and the peer closed itself: the client must offer again. */
   closed(): void;
+  /** The first slot's sequence numbers skipped so far (SlotStream.skipped): lost before the listener's downlink. */
+  firstSlotSkipped?(): number;
 }
 
 const CNAME = 'wigglypuff';
@@ -50,6 +54,8 @@ export class MediaPeer {
   private readonly midIndex = new Map<string, number>();
   /** The microphone's reception (none when listen-only). */
   private uplinkReports: ReceiverReports | undefined;
+  /** The listener's reports about its first slot: its downlink (none without slots). */
+  private firstSlotReports: SlotReports | undefined;
   private closed = false;
 
   constructor(
@@ -115,9 +121,15 @@ export class MediaPeer {
         const description = new Audio(media.mid, 'SendOnly');
         description.addOpusCodec(entry.media.opus.payloadType, entry.media.opus.fmtp || undefined);
         description.addSSRC(slotSsrcs[entry.slot]!, CNAME, CNAME, `slot-${entry.slot}`);
-        // No onMessage: each registered callback is one more libuv async handle, and libuv walks them
-        // all on every wake-up of the loop. The receivers' RTCP is consumed natively.
-        this.slotTracks.push(this.addTrackWithRtcp(description));
+        if (entry.slot === 0) {
+          // The first slot's RTCP comes here (its receiver reports: the downlink's loss and round
+          // trip), so the SFU can send its sender reports on it too. One callback per peer, not per slot.
+          this.slotTracks.push(this.addReportedSlot(description, slotSsrcs[0]!));
+        } else {
+          // No onMessage: each registered callback is one more libuv async handle, and libuv walks them
+          // all on every wake-up of the loop. The receivers' RTCP is consumed natively.
+          this.slotTracks.push(this.addTrackWithRtcp(description));
+        }
       } else if (media.kind === 'audio') {
         const description = new Audio(media.mid, 'Inactive');
         description.addOpusCodec(media.opus?.payloadType ?? 111);
@@ -130,6 +142,21 @@ export class MediaPeer {
         handlers.candidate(this.announce(candidate.replace(/^a=/, '')), mid, this.midIndex.get(mid) ?? 0);
       }),
     );
+  }
+
+  /** Adds the first slot's track, whose RTCP (the listener's reports about it) SlotReports reads. */
+  private addReportedSlot(description: InstanceType<typeof Audio>, ssrc: number): Track {
+    const track = this.pc.addTrack(description);
+    this.tracks.push(track);
+    const reports = new SlotReports(ssrc);
+    this.firstSlotReports = reports;
+    // Without a media handler the track hands its RTCP to onMessage, and sends the RTCP it is given.
+    track.onMessage(
+      this.guard('slot', (packet: Buffer) => {
+        if (isRtcp(packet)) reports.rtcp(packet, performance.now(), Date.now(), this.handlers.firstSlotSkipped?.() ?? 0);
+      }),
+    );
+    return track;
   }
 
   /**
@@ -176,6 +203,23 @@ export class MediaPeer {
   /** The share of the microphone's packets lost since the last call; null when listen-only or none expected. */
   sampleUplinkLoss(): number | null {
     return this.uplinkReports?.sampleLoss() ?? null;
+  }
+
+  /** What the listener's reports about its first slot said within `maxAgeMs`; null without slots. */
+  downlinkReading(nowMs: number, maxAgeMs: number): SlotReading | null {
+    return this.firstSlotReports?.reading(nowMs, maxAgeMs) ?? null;
+  }
+
+  /** Sends a sender report on the first slot (so the listener's next report carries a round trip). */
+  sendFirstSlotReport(rtpTimestamp: number, packets: number, octets: number): void {
+    const reports = this.firstSlotReports;
+    const track = this.slotTracks[0];
+    if (!reports || !track || this.closed || !this.slotOpen[0]) return;
+    try {
+      track.sendMessageBinary(reports.senderReport(Date.now(), rtpTimestamp, packets, octets));
+    } catch {
+      // the track closed under us; the health poll closes the peer
+    }
   }
 
   get slotCount(): number {

@@ -55,6 +55,8 @@ const SELECT_EVERY_MS = 100;
 const NOTICE_EVERY_MS = 500;
 /** How often each participant's link is read, and ConnectionQuality sent when it changed. */
 export const QUALITY_EVERY_MS = 5000;
+/** A listener's receiver report (every ~5 s, randomized by half) counts for this long. */
+const REPORT_FRESH_MS = 12_000;
 
 /**
  * One room's SFU on its media node: a peer per participant, and the forwarding of each voice to the
@@ -135,6 +137,7 @@ export class RoomMedia {
             this.options.send(address, { action: 'ICECandidate', candidate, sdpMid, sdpMLineIndex }),
           rtp: (packet) => this.forward(participant, packet),
           closed: () => this.peerFailed(participant),
+          firstSlotSkipped: () => participant.streams[0]?.skipped ?? 0,
         },
         this.options.log,
       );
@@ -260,14 +263,21 @@ export class RoomMedia {
    * listener whose last one differs (a newcomer gets it at the next interval).
    */
   private reportQuality(): void {
+    const now = performance.now();
     const members: Record<string, MemberConnectionQuality> = {};
     for (const uuid of [...this.participants.keys()].sort()) {
-      const participant = this.participants.get(uuid)!;
+      const { peer, publishes, streams } = this.participants.get(uuid)!;
+      const downlink = peer.downlinkReading(now, REPORT_FRESH_MS);
       members[uuid] = memberQuality({
-        publishing: participant.publishes,
-        uplinkLoss: participant.peer.sampleUplinkLoss(),
-        downlinkLoss: null,
+        publishing: publishes,
+        uplinkLoss: peer.sampleUplinkLoss(),
+        downlinkLoss: downlink?.loss ?? null,
+        roundTripMs: downlink?.roundTripMs ?? null,
       });
+      // For the next reading's round trip: the listener's reports answer the last sender report.
+      const first = streams[0];
+      const timestamp = first?.timestampAt(now);
+      if (first && timestamp !== undefined) peer.sendFirstSlotReport(timestamp, first.packets, first.octets);
     }
     const message = { action: 'ConnectionQuality' as const, members };
     const text = JSON.stringify(message);

@@ -73,6 +73,14 @@ export class SlotStream {
   private lastTs = 0;
   private lastAt = 0;
   private started = false;
+  /** Packets and payload octets sent (the counts of its sender reports). */
+  packets = 0;
+  octets = 0;
+  /**
+   * Sequence numbers skipped: packets lost before the SFU (it forwards a source's gaps as they are).
+   * A listener's receiver reports count them lost too; they are not its downlink's.
+   */
+  skipped = 0;
 
   constructor(
     readonly ssrc: number,
@@ -102,11 +110,23 @@ export class SlotStream {
     packet.writeUInt32BE(outTs, 4);
     packet.writeUInt32BE(this.ssrc, 8);
     // Remember the newest packet sent (reordered older ones must not pull the stream back).
-    if ((outSeq - this.lastSeq + SEQ_MOD) % SEQ_MOD < SEQ_MOD / 2 || this.lastAt === 0) {
+    const step = (outSeq - this.lastSeq + SEQ_MOD) % SEQ_MOD;
+    if (step < SEQ_MOD / 2 || this.lastAt === 0) {
+      if (this.lastAt !== 0 && step > 1) this.skipped += step - 1;
       this.lastSeq = outSeq;
       this.lastTs = outTs;
+    } else if (this.skipped > 0) {
+      this.skipped -= 1; // a late packet of a gap counted as skipped
     }
     this.lastAt = nowMs;
+    this.packets += 1;
+    this.octets += packet.length - 12;
+  }
+
+  /** The timestamp the stream would carry at `nowMs`; undefined before its first packet. */
+  timestampAt(nowMs: number): number | undefined {
+    if (!this.started) return undefined;
+    return (this.lastTs + Math.max(0, Math.round((nowMs - this.lastAt) * OPUS_CLOCK_PER_MS))) % TS_MOD;
   }
 }
 

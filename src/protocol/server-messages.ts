@@ -90,7 +90,7 @@ export type MediaMessage =
   /** A signaling message refused (a bad offer, a candidate without an offer): the same frame as any refusal. */
   | ErrorFrame;
 
-/** A link's level, on the SDK's thresholds: loss under 2 % good, under 10 % fair, else poor; unknown without a count. */
+/** A link's level, on the SDK's thresholds: loss under 2 % and round trip under 300 ms good, under 10 % and 800 ms fair, else poor; unknown without either. */
 export type ConnectionQualityLevel = 'good' | 'fair' | 'poor' | 'unknown';
 
 /** One participant's link over the SFU's last interval (losses 0..1, in whole percent; null: not known). */
@@ -102,8 +102,10 @@ export interface MemberConnectionQuality {
   loss: number | null;
   /** Of the microphone's packets, as the SFU counted them (null: listen-only, or none expected). */
   uplink_loss: number | null;
-  /** Of what the SFU sent it, as its own receiver reports say (null: no report in the interval). */
+  /** Of what the SFU sent it on its first receive slot, as its own receiver reports say (null: no recent report, or nothing sent). */
   downlink_loss: number | null;
+  /** The round trip its receiver reports measure against the SFU's sender reports, in tens of ms (null: none yet). */
+  round_trip_ms: number | null;
 }
 
 /** A frame as sent: room-wide events carry the room's sequence number. */

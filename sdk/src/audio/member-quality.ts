@@ -14,8 +14,10 @@ export interface MemberQuality {
   readonly loss: number | null;
   /** Of their microphone's packets, as the server counted them. */
   readonly uplinkLoss: number | null;
-  /** Of what the server sent them, as their receiver reports say. */
+  /** Of what the server sent them on their first receive slot, as their receiver reports say. */
   readonly downlinkLoss: number | null;
+  /** Their round trip to the server, in ms (tens of), as the server measured it. */
+  readonly roundTripMs: number | null;
 }
 
 /** By uuid: the members whose media is connected to the server. */
@@ -39,6 +41,8 @@ export function fromConnectionQuality(frame: { members?: unknown }): MembersQual
       loss: lossOf(raw.loss),
       uplinkLoss: lossOf(raw.uplink_loss),
       downlinkLoss: lossOf(raw.downlink_loss),
+      roundTripMs:
+        typeof raw.round_trip_ms === 'number' && Number.isFinite(raw.round_trip_ms) && raw.round_trip_ms >= 0 ? raw.round_trip_ms : null,
     });
   }
   return members;
@@ -56,7 +60,8 @@ const sameMember = (a: MemberQuality, b: MemberQuality | undefined): boolean =>
   a.publishing === b.publishing &&
   a.loss === b.loss &&
   a.uplinkLoss === b.uplinkLoss &&
-  a.downlinkLoss === b.downlinkLoss;
+  a.downlinkLoss === b.downlinkLoss &&
+  a.roundTripMs === b.roundTripMs;
 
 export const sameMembersQuality = (a: MembersQuality, b: MembersQuality): boolean =>
   a.size === b.size && [...a].every(([uuid, quality]) => sameMember(quality, b.get(uuid)));
