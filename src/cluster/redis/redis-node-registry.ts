@@ -16,7 +16,8 @@ export interface RedisNodeRegistryOptions {
 /**
  * Node liveness through Redis. Each node refreshes a key that expires unless refreshed; every node
  * checks the others' keys. When one has expired, a single survivor (by lock) waits out the grace
- * period and hands the dead node to the dead-node handler. Detection takes at most `timeoutMs`.
+ * period and, if the node is still silent, hands it to the dead-node handler. Detection takes at most
+ * `timeoutMs`.
  */
 export class RedisNodeRegistry implements NodeRegistry {
   readonly node: string;
@@ -96,10 +97,16 @@ export class RedisNodeRegistry implements NodeRegistry {
     try {
       const claimed = await commands.set(lock, this.node, 'PX', this.options.graceMs + 60_000, 'NX');
       if (claimed !== 'OK') return;
-      this.log.warn({ node: dead, graceMs: this.options.graceMs }, 'node is dead; evicting its members after the grace period');
+      this.log.warn({ node: dead, graceMs: this.options.graceMs }, 'node is silent; evicting its members after the grace period');
       await new Promise((resolve) => setTimeout(resolve, this.options.graceMs));
-      await this.deadNodeHandler(dead);
-      await commands.srem(this.keys.nodes, dead);
+      // A node that only stalled (a long pause, a slow Redis) and heartbeats again still holds its
+      // members' sockets: evicting them would drop live students from their rooms.
+      if ((await commands.exists(this.keys.node(dead))) === 1) {
+        this.log.warn({ node: dead }, 'node is back within the grace period; its members stay');
+      } else {
+        await this.deadNodeHandler(dead);
+        await commands.srem(this.keys.nodes, dead);
+      }
       await commands.del(lock);
     } catch (error) {
       this.log.warn({ err: error, node: dead }, 'evicting a dead node failed; will retry');
