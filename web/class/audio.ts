@@ -11,7 +11,7 @@ import { t } from './strings.js';
 export interface AudioHooks {
   /** The audio's state, for the audio line (`data-state`) and its words. */
   status(state: string, text: string): void;
-  /** Who speaks, who is on each receive slot, or the microphone changed. */
+  /** Who speaks, who is on each receive slot, the microphone, or a member's signal changed. */
   changed(): void;
   /** Whether the browser lets the slots play (false: a click on "Play the class's audio" is needed). */
   playback(canPlay: boolean): void;
@@ -30,6 +30,7 @@ export function classAudio(
   audio.on('status', (status) => hooks.status(status.status, describe(status)));
   audio.on('speakers', () => hooks.changed());
   audio.on('microphone', () => hooks.changed());
+  audio.on('memberquality', () => hooks.changed());
   audio.on('playback', ({ canPlaybackAudio }) => hooks.playback(canPlaybackAudio));
   audio.on('quality', (quality) => hooks.quality(quality.level));
   audio.on('error', (error) => hooks.note(t.audioError(error.message), 'error'));

@@ -237,7 +237,7 @@ function render(current: Session): void {
   renderPassage(state);
   renderTeacherNav(state);
   renderStudentBar(state, current.audio, current.request.listenOnly);
-  renderRoster(state, current.audio.speakers.speaking, currentClient);
+  renderRoster(state, current.audio.speakers.speaking, currentClient, current.audio.memberQuality);
   renderCorrectionQueue(state, currentClient);
   renderVoices(state, current.audio.speakers.slots);
   renderSideToggle(state);

@@ -1,4 +1,4 @@
-import { isMaster, isMuted, nameOf, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
+import { isMaster, isMuted, type MembersQuality, nameOf, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
 import { byId, element } from './dom.js';
 import { attempt, note } from './messages.js';
 import { t } from './strings.js';
@@ -8,9 +8,9 @@ import { t } from './strings.js';
  * speaking now, muted, has the floor, their place in the correction queue). The teacher gets, for
  * each student, Mute / Unmute and "Give the floor" (MuteAll on, then that one unmuted: under MuteAll
  * a MuteUser false unmutes one by one). Items are updated in place, so a button never moves under
- * the pointer. Each item has an empty, hidden `.member-quality` tag after the name, the place for
- * that member's signal quality (`data-level` good / fair / poor, as the header's own) once the SDK
- * reports it per member.
+ * the pointer. The teacher also sees each member's signal as the server measures it (the SDK's
+ * memberQuality: a `.member-quality` tag, `data-level` good / fair / poor as the header's own), and
+ * everyone a "listening only" badge on a member who sends no microphone.
  */
 
 export const displayName = (state: RoomSnapshot, uuid: string): string => nameOf(state, uuid) ?? uuid;
@@ -28,7 +28,12 @@ export async function giveFloor(room: RoomClient, uuid: string): Promise<boolean
   return attempt(room.unmuteUser(uuid));
 }
 
-export function renderRoster(state: RoomSnapshot, speaking: readonly string[], client: () => RoomClient | null): void {
+export function renderRoster(
+  state: RoomSnapshot,
+  speaking: readonly string[],
+  client: () => RoomClient | null,
+  quality: MembersQuality = new Map(),
+): void {
   const list = byId('members');
   const teacher = isMaster(state);
   const existing = new Map([...list.children].map((item) => [(item as HTMLElement).dataset.uuid, item as HTMLElement]));
@@ -37,7 +42,8 @@ export function renderRoster(state: RoomSnapshot, speaking: readonly string[], c
     const known = existing.get(uuid);
     const view = teacher && uuid !== state.self ? 'teacher' : 'plain';
     const item = known && known.dataset.view === view ? known : newMember(uuid, view, client);
-    return updateMember(item, state, speaking, floor);
+    updateQuality(item, displayName(state, uuid), teacher ? quality.get(uuid) : undefined);
+    return updateMember(item, state, speaking, floor, quality.get(uuid)?.publishing === false);
   });
   if (items.length !== list.children.length || items.some((item, i) => list.children[i] !== item)) list.replaceChildren(...items);
   byId('roster-count').textContent = t.rosterCount(state.members.length);
@@ -71,7 +77,27 @@ function newMember(uuid: string, view: 'teacher' | 'plain', client: () => RoomCl
   return item;
 }
 
-function updateMember(item: HTMLElement, state: RoomSnapshot, speaking: readonly string[], floor: string | null): HTMLElement {
+/** The member's signal tag: shown to the teacher once the server has measured it. */
+function updateQuality(item: HTMLElement, name: string, quality: ReturnType<MembersQuality['get']>): void {
+  const tag = item.querySelector<HTMLElement>('.member-quality');
+  if (!tag) return;
+  const level = quality?.level ?? 'unknown';
+  tag.hidden = level === 'unknown';
+  if (tag.hidden) return;
+  const words = t.qualityLevels[level] ?? level;
+  tag.dataset.level = level;
+  tag.setAttribute('role', 'img'); // its label (name, level, loss) is what is read
+  tag.textContent = t.memberSignal(words);
+  tag.setAttribute('aria-label', t.memberSignalWho(name, words, quality?.loss ?? null));
+}
+
+function updateMember(
+  item: HTMLElement,
+  state: RoomSnapshot,
+  speaking: readonly string[],
+  floor: string | null,
+  listenOnly: boolean,
+): HTMLElement {
   const uuid = item.dataset.uuid ?? '';
   const name = displayName(state, uuid);
   const muted = isMuted(state, uuid);
@@ -92,6 +118,7 @@ function updateMember(item: HTMLElement, state: RoomSnapshot, speaking: readonly
     muted && t.badgeMuted,
     floor === uuid && t.badgeFloor,
     place > 0 && t.badgeQueued(place),
+    listenOnly && t.badgeListenOnly,
   ].filter((badge): badge is string => typeof badge === 'string');
   const badgeList = item.querySelector('.badges');
   if (badgeList && badgeList.textContent !== badges.join(' · ')) {

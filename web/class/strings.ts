@@ -121,6 +121,10 @@ const en = {
   decline: 'Decline',
   acceptWho: (name: string) => `Accept the correction request of ${name}`,
   declineWho: (name: string) => `Decline the correction request of ${name}`,
+  badgeListenOnly: 'listening only',
+  memberSignal: (level: string) => `${level} signal`,
+  memberSignalWho: (name: string, level: string, loss: number | null) =>
+    loss === null ? `${name}: ${level} signal` : `${name}: ${level} signal, ${Math.round(loss * 100)} % of audio lost`,
 
   // The audio
   voicesTitle: 'Voices',
