@@ -46,6 +46,27 @@ function senderReport(ssrc: number, ntp: bigint): Buffer {
   return packet;
 }
 
+/**
+ * The offer without its candidates (nor a=end-of-candidates), and those candidates with their mids,
+ * to hand to the server once the client has applied the answer. libdatachannel as the offerer starts
+ * DTLS the moment ICE connects, and checks the peer's certificate against the answer's fingerprint;
+ * a server holding the offer's candidates checks connectivity at once, so ICE may connect inside
+ * setRemoteDescription before the answer is stored: the server's certificate is then refused
+ * ("unknown CA"), the client fails, and setRemoteDescription throws "Got a remote candidate without
+ * ICE transport" adding the answer's candidates. A browser waits for the fingerprint; this client
+ * cannot, so the server learns where it is only once it has the answer.
+ */
+function withoutCandidates(sdp: string): { offer: string; candidates: [candidate: string, mid: string][] } {
+  const candidates: [string, string][] = [];
+  const sections = sdp.split(/\r\n(?=m=)/).map((section) => {
+    const lines = section.split('\r\n');
+    const mid = lines.find((line) => line.startsWith('a=mid:'))?.slice('a=mid:'.length);
+    for (const line of lines) if (line.startsWith('a=candidate:') && mid !== undefined) candidates.push([line.slice(2), mid]);
+    return lines.filter((line) => !line.startsWith('a=candidate:') && line !== 'a=end-of-candidates').join('\r\n');
+  });
+  return { offer: sections.join('\r\n'), candidates };
+}
+
 test('a media peer answers the recipe, carries audio both ways, and survives garbage collection', async () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
@@ -68,7 +89,7 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     return track;
   });
   client.setLocalDescription('offer');
-  const offer = client.localDescription()!.sdp;
+  const { offer, candidates } = withoutCandidates(client.localDescription()!.sdp);
 
   let uplink = 0;
   let answered = false;
@@ -90,7 +111,7 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     },
     pino({ level: 'silent' }),
   );
-  client.onLocalCandidate((candidate, mid) => peer.addRemoteCandidate(candidate, mid));
+  client.onLocalCandidate((candidate, mid) => (answered ? peer.addRemoteCandidate(candidate, mid) : candidates.push([candidate, mid])));
   let seq = 0;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -100,6 +121,7 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     assert.match(answer, /a=ssrc:2222 cname:wigglypuff/);
     client.setRemoteDescription(answer, 'answer');
     answered = true;
+    for (const [candidate, mid] of candidates.splice(0)) peer.addRemoteCandidate(candidate, mid);
     timer = setInterval(() => {
       if (micTrack.isOpen()) micTrack.sendMessageBinary(rtp(seq++, 4242));
       for (const slot of [0, 1]) peer.send(slot, rtp(seq, [1111, 2222][slot]!));
@@ -132,7 +154,7 @@ test("a microphone's sender report is answered with a receiver report counting w
     if (packet[1] === 201) reports.push(Buffer.from(packet));
   });
   client.setLocalDescription('offer');
-  const offer = client.localDescription()!.sdp;
+  const { offer, candidates } = withoutCandidates(client.localDescription()!.sdp);
   let uplink = 0;
   let answered = false;
   const peer = new MediaPeer(
@@ -152,7 +174,7 @@ test("a microphone's sender report is answered with a receiver report counting w
     },
     pino({ level: 'silent' }),
   );
-  client.onLocalCandidate((candidate, mid) => peer.addRemoteCandidate(candidate, mid));
+  client.onLocalCandidate((candidate, mid) => (answered ? peer.addRemoteCandidate(candidate, mid) : candidates.push([candidate, mid])));
   // libwebrtc starts a stream anywhere in 1..32767; below 3000 libdatachannel's own receiving
   // session counts from 0, so it reported this one as 100 packets lost.
   let seq = 100;
@@ -162,6 +184,7 @@ test("a microphone's sender report is answered with a receiver report counting w
   try {
     client.setRemoteDescription(peer.answer(offer), 'answer');
     answered = true;
+    for (const [candidate, mid] of candidates.splice(0)) peer.addRemoteCandidate(candidate, mid);
     await until('the microphone track to open', () => micTrack.isOpen());
     // Until the server has the stream (the first packets may beat its end of the DTLS handshake).
     const deadline = Date.now() + 10_000;
