@@ -291,6 +291,16 @@ test('a class: the teacher points, every student follows; the queue in order acr
       await heard(bilal);
     });
 
+    await t.test("the teacher's class list shows each student's signal as the server measured it", async () => {
+      // ConnectionQuality comes every 5 s; on loopback every link is good.
+      for (const member of [amina, bilal])
+        await teacher.page
+          .locator(`#members li[data-uuid="${member.uuid}"] .member-quality[data-level="good"]:not([hidden])`)
+          .waitFor({ timeout: WAIT_MS });
+      const label = await teacher.page.locator(`#members li[data-uuid="${amina.uuid}"] .member-quality`).getAttribute('aria-label');
+      assert.match(label ?? '', /Amina/);
+    });
+
     await t.test("a student's socket is cut: the banner says reconnecting, then the class goes on", async () => {
       const banner = bilal.page.locator('#banner');
       proxy.hold(); // the reconnect waits, so the banner surely shows

@@ -453,6 +453,7 @@ function connectRtc(spec: ClientSpec, base: string, slots: number, timeoutMs: nu
             else pendingRemote.push({ candidate: message.candidate, mid: message.sdpMid ?? '0' });
             return;
           case 'ActiveSpeakers':
+          case 'ConnectionQuality':
           case 'NewUser':
           case 'UserLeave':
           case 'MuteAll':

@@ -260,7 +260,8 @@ export class RoomMedia {
 
   /**
    * Reads every participant's link over the interval just ended and sends ConnectionQuality to each
-   * listener whose last one differs (a newcomer gets it at the next interval).
+   * listener whose last one differs (a newcomer gets it at the next interval): the master every
+   * member's, a student their own.
    */
   private reportQuality(): void {
     const now = performance.now();
@@ -279,9 +280,15 @@ export class RoomMedia {
       const timestamp = first?.timestampAt(now);
       if (first && timestamp !== undefined) peer.sendFirstSlotReport(timestamp, first.packets, first.octets);
     }
-    const message = { action: 'ConnectionQuality' as const, members };
-    const text = JSON.stringify(message);
-    for (const listener of this.participants.values()) {
+    // The master's class list shows everyone; a student is told only of their own link, so a room of
+    // N costs N small messages an interval, not N messages of N members.
+    for (const [uuid, listener] of this.participants) {
+      const own = members[uuid];
+      const message = {
+        action: 'ConnectionQuality' as const,
+        members: uuid === this.master || own === undefined ? members : { [uuid]: own },
+      };
+      const text = JSON.stringify(message);
       if (listener.qualitySent === text) continue;
       listener.qualitySent = text;
       this.options.send(listener.address, message);

@@ -9,8 +9,8 @@ import { t } from './strings.js';
  * each student, Mute / Unmute and "Give the floor" (MuteAll on, then that one unmuted: under MuteAll
  * a MuteUser false unmutes one by one). Items are updated in place, so a button never moves under
  * the pointer. The teacher also sees each member's signal as the server measures it (the SDK's
- * memberQuality: a `.member-quality` tag, `data-level` good / fair / poor as the header's own), and
- * everyone a "listening only" badge on a member who sends no microphone.
+ * memberQuality: a `.member-quality` tag, `data-level` good / fair / poor as the header's own) and
+ * a "listening only" badge on a member who sends no microphone; a student is told only of their own.
  */
 
 export const displayName = (state: RoomSnapshot, uuid: string): string => nameOf(state, uuid) ?? uuid;
