@@ -99,14 +99,17 @@ try {
     await page.locator('[data-aya="255"][aria-current="true"]').waitFor({ timeout: WAIT_MS });
     await page.evaluate(() => document.fonts.ready);
   }
-  // The smooth scroll to the teacher's aya, settled (the same position two frames apart) before the picture.
+  // The text pane's scroll to the teacher's aya, settled (the same position two frames apart) before the picture.
   await phone.waitForFunction(
     async () => {
       const frame = () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
-      const before = window.scrollY;
+      const pane = document.getElementById('text');
+      if (!pane) return false;
+      const before = pane.scrollTop;
       await frame();
       const box = document.querySelector('[data-aya="255"]')?.getBoundingClientRect();
-      return box !== undefined && window.scrollY === before && box.bottom > 0 && box.top < window.innerHeight;
+      const view = pane.getBoundingClientRect();
+      return box !== undefined && pane.scrollTop === before && box.bottom > view.top && box.top < view.bottom;
     },
     null,
     { timeout: WAIT_MS, polling: 200 },
