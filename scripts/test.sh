@@ -12,7 +12,7 @@ npx tsc -p test/tsconfig.json --noEmit
 npx tsc -p sdk/tsconfig.json --noEmit
 npx tsc -p web/tsconfig.json --noEmit
 npx tsc -p bench/tsconfig.json --noEmit
-echo "test: building the class page (web/class/ into dist/public/)"
+echo "test: building the web apps and the Quran text (web/ into dist/public/)"
 node scripts/build-web.mjs
 echo "test: running the test suite"
 mapfile -t files < <(find test -name '*.test.ts' | sort)
