@@ -114,6 +114,11 @@ try {
     null,
     { timeout: WAIT_MS, polling: 200 },
   );
+  // Each student's signal, as the server measures it every 5 s, on the teacher's class list.
+  for (const student of STUDENTS)
+    await teacher
+      .locator(`#members li[data-uuid="${student.uuid}"] .member-quality[data-level]:not([hidden])`)
+      .waitFor({ timeout: WAIT_MS });
   await teacher.screenshot({ path: join(outdir, 'teacher.png') });
   await phone.screenshot({ path: join(outdir, 'student-phone.png') });
 
