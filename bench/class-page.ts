@@ -23,6 +23,7 @@
  */
 import { type Browser, type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
+import { CHROMIUM, CHROMIUM_ARGS } from '../scripts/chromium.mjs';
 import { AdminClient, RoomClient } from '../sdk/src/index.js';
 import { loadConfig } from '../src/config.js';
 import { createServer } from '../src/server.js';
@@ -44,18 +45,6 @@ interface Sample {
 
 type Variant = 'brotli' | 'identity';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-];
 const API_KEY = 'bench-page-api-key-0123456789';
 const ROOM = 'halaqa-1';
 const WAIT_MS = 60_000;
@@ -226,7 +215,7 @@ async function main(): Promise<void> {
     }),
   );
   const base = await server.listen();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const admin = new AdminClient({ url: base, apiKey: API_KEY });
   let teacher: RoomClient | undefined;
   try {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { loadConfig } from '../dist/config.js';
 import { createServer } from '../dist/server.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const at = process.argv.indexOf('--out');
@@ -26,18 +27,6 @@ const STUDENTS = [
   { uuid: 'aisha', name: 'Aisha' },
   { uuid: 'yusuf', name: 'Yusuf' },
   { uuid: 'maryam', name: 'Maryam' },
-];
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--allow-loopback-in-peer-connection',
 ];
 
 const config = loadConfig({
@@ -52,7 +41,7 @@ const config = loadConfig({
 });
 const server = await createServer(config);
 const base = await server.listen();
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 
 /** One call of the HTTP API with the API key, as a school's backend makes it. */
 async function api(path, body) {

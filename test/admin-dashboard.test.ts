@@ -7,37 +7,26 @@
  */
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { AdminClient } from '../sdk/src/admin-client.js';
 import { RoomClient } from '../sdk/src/room-client.js';
 import { status, until } from './sdk/waits.js';
+import { buildWeb, CHROMIUM, CHROMIUM_ARGS } from './support/browser.js';
 import { startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
 import { RedisServer } from './support/redis.js';
 import { startServer, type TestServer } from './support/server.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { WsClient } from './support/ws-client.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const WAIT_MS = 15_000;
 const API_KEY = 'dashboard-api-key-0123456789';
 const SECRET = 'dashboard-join-token-secret-0123456789';
 
 // A fresh clone has no build output: the server serves the dashboard from dist/public/admin/, built here once.
 before(() => {
-  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-web.mjs', import.meta.url))], { stdio: 'pipe' });
+  buildWeb();
 });
 
 /** A browser page that records what it throws; the test fails on any. */

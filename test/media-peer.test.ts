@@ -67,6 +67,49 @@ function withoutCandidates(sdp: string): { offer: string; candidates: [candidate
   return { offer: sections.join('\r\n'), candidates };
 }
 
+/**
+ * A server MediaPeer for `client`'s offer, signaled in the only order this client survives (see
+ * withoutCandidates): `answer()` applies the server's answer, then hands the server the client's
+ * candidates, those of the offer and any trickled before. `uplink()` counts the microphone packets
+ * the server received.
+ */
+function serverPeerFor(client: InstanceType<typeof PeerConnection>, port: ReturnType<MediaPorts['take']>, slotSsrcs: number[]) {
+  const { offer, candidates } = withoutCandidates(client.localDescription()!.sdp);
+  let uplink = 0;
+  let answered = false;
+  const peer = new MediaPeer(
+    'server',
+    planAnswer(offer, { slots: slotSsrcs.length, dtx: true }),
+    slotSsrcs,
+    port,
+    { iceServers: () => [], bindAddress: '127.0.0.1' },
+    {
+      // The answer carries the server's candidates; trickled ones before it is applied are not needed.
+      candidate: (candidate, mid) => {
+        if (answered) client.addRemoteCandidate(candidate, mid);
+      },
+      rtp: () => {
+        uplink += 1;
+      },
+      closed: () => undefined,
+    },
+    pino({ level: 'silent' }),
+  );
+  client.onLocalCandidate((candidate, mid) => (answered ? peer.addRemoteCandidate(candidate, mid) : candidates.push([candidate, mid])));
+  return {
+    peer,
+    uplink: () => uplink,
+    /** The server's answer, applied by the client; `check` sees it first. */
+    answer(check: (answer: string) => void = () => undefined): void {
+      const answer = peer.answer(offer);
+      check(answer);
+      client.setRemoteDescription(answer, 'answer');
+      answered = true;
+      for (const [candidate, mid] of candidates.splice(0)) peer.addRemoteCandidate(candidate, mid);
+    },
+  };
+}
+
 test('a media peer answers the recipe, carries audio both ways, and survives garbage collection', async () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
@@ -89,47 +132,23 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
     return track;
   });
   client.setLocalDescription('offer');
-  const { offer, candidates } = withoutCandidates(client.localDescription()!.sdp);
-
-  let uplink = 0;
-  let answered = false;
-  const peer = new MediaPeer(
-    'server',
-    planAnswer(offer, { slots: 2, dtx: true }),
-    [1111, 2222],
-    port,
-    { iceServers: () => [], bindAddress: '127.0.0.1' },
-    {
-      // The answer carries the server's candidates; trickled ones before it is applied are not needed.
-      candidate: (candidate, mid) => {
-        if (answered) client.addRemoteCandidate(candidate, mid);
-      },
-      rtp: () => {
-        uplink += 1;
-      },
-      closed: () => undefined,
-    },
-    pino({ level: 'silent' }),
-  );
-  client.onLocalCandidate((candidate, mid) => (answered ? peer.addRemoteCandidate(candidate, mid) : candidates.push([candidate, mid])));
+  const { peer, uplink, answer } = serverPeerFor(client, port, [1111, 2222]);
   let seq = 0;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = peer.answer(offer);
-    assert.match(answer, /a=mid:0\r\n(?:.*\r\n)*?a=recvonly/);
-    assert.match(answer, /a=ssrc:1111 cname:wigglypuff/);
-    assert.match(answer, /a=ssrc:2222 cname:wigglypuff/);
-    client.setRemoteDescription(answer, 'answer');
-    answered = true;
-    for (const [candidate, mid] of candidates.splice(0)) peer.addRemoteCandidate(candidate, mid);
+    answer((sdp) => {
+      assert.match(sdp, /a=mid:0\r\n(?:.*\r\n)*?a=recvonly/);
+      assert.match(sdp, /a=ssrc:1111 cname:wigglypuff/);
+      assert.match(sdp, /a=ssrc:2222 cname:wigglypuff/);
+    });
     timer = setInterval(() => {
       if (micTrack.isOpen()) micTrack.sendMessageBinary(rtp(seq++, 4242));
       for (const slot of [0, 1]) peer.send(slot, rtp(seq, [1111, 2222][slot]!));
     }, 10);
-    await until('audio both ways', () => uplink > 20 && received[0]! > 20 && received[1]! > 20);
+    await until('audio both ways', () => uplink() > 20 && received[0]! > 20 && received[1]! > 20);
     for (let i = 0; i < 3; i++) gc();
-    const [up, down0, down1] = [uplink, received[0]!, received[1]!];
-    await until('audio both ways after GC', () => uplink > up + 50 && received[0]! > down0 + 50 && received[1]! > down1 + 50);
+    const [up, down0, down1] = [uplink(), received[0]!, received[1]!];
+    await until('audio both ways after GC', () => uplink() > up + 50 && received[0]! > down0 + 50 && received[1]! > down1 + 50);
   } finally {
     clearInterval(timer);
     peer.close();
@@ -154,27 +173,7 @@ test("a microphone's sender report is answered with a receiver report counting w
     if (packet[1] === 201) reports.push(Buffer.from(packet));
   });
   client.setLocalDescription('offer');
-  const { offer, candidates } = withoutCandidates(client.localDescription()!.sdp);
-  let uplink = 0;
-  let answered = false;
-  const peer = new MediaPeer(
-    'server',
-    planAnswer(offer, { slots: 0, dtx: true }),
-    [],
-    port,
-    { iceServers: () => [], bindAddress: '127.0.0.1' },
-    {
-      candidate: (candidate, mid) => {
-        if (answered) client.addRemoteCandidate(candidate, mid);
-      },
-      rtp: () => {
-        uplink += 1;
-      },
-      closed: () => undefined,
-    },
-    pino({ level: 'silent' }),
-  );
-  client.onLocalCandidate((candidate, mid) => (answered ? peer.addRemoteCandidate(candidate, mid) : candidates.push([candidate, mid])));
+  const { peer, uplink, answer } = serverPeerFor(client, port, []);
   // libwebrtc starts a stream anywhere in 1..32767; below 3000 libdatachannel's own receiving
   // session counts from 0, so it reported this one as 100 packets lost.
   let seq = 100;
@@ -182,21 +181,19 @@ test("a microphone's sender report is answered with a receiver report counting w
     for (let i = 0; i < count; i++) micTrack.sendMessageBinary(rtp(seq++, 4242));
   };
   try {
-    client.setRemoteDescription(peer.answer(offer), 'answer');
-    answered = true;
-    for (const [candidate, mid] of candidates.splice(0)) peer.addRemoteCandidate(candidate, mid);
+    answer();
     await until('the microphone track to open', () => micTrack.isOpen());
     // Until the server has the stream (the first packets may beat its end of the DTLS handshake).
     const deadline = Date.now() + 10_000;
-    while (uplink < 5) {
+    while (uplink() < 5) {
       if (Date.now() > deadline) throw new Error('the server received no microphone packet within 10 s');
       send(1);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const before = uplink;
+    const before = uplink();
     seq += 7; // 7 packets lost on the way
     send(20);
-    await until('the packets after the gap', () => uplink >= before + 20);
+    await until('the packets after the gap', () => uplink() >= before + 20);
     micTrack.sendMessageBinary(senderReport(4242, 0x0001_2345_6789_0000n));
     await until('a receiver report', () => reports.length > 0);
     const report = reports[0]!;

@@ -15,11 +15,10 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { RoomClient } from '../../sdk/src/room-client.js';
 import type { RoomSnapshot } from '../../sdk/src/room-state.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/browser.js';
 import { createRoom, startServer, type TestServer } from '../support/server.js';
 import { until } from './waits.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'];
 const sdk = resolve(fileURLToPath(new URL('../../sdk', import.meta.url)));
 /** This test's own build (package.test.ts builds sdk/dist; the two may run at once). */
 const dist = mkdtempSync(join(tmpdir(), 'wigglypuff-sdk-browser-'));

@@ -1,22 +1,7 @@
-/** The few DOM helpers every view of the dashboard uses. */
+/** The dashboard's own DOM helpers, on the apps' shared ones (re-exported, so its views import one module). */
+import { byId, element } from '../shared/dom.js';
 
-/** The element with this id; the page's markup (index.html) has every id a view asks for. */
-export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`the dashboard has no #${id}`);
-  return node as T;
-}
-
-/** A new element with `properties` set and `children` appended. */
-export function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  properties: Partial<HTMLElementTagNameMap[K]> = {},
-  children: (Node | string)[] = [],
-): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), properties);
-  node.append(...children);
-  return node;
-}
+export { byId, element };
 
 /** A table row of plain cells. */
 export const row = (cells: (Node | string)[]): HTMLTableRowElement =>

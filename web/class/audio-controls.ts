@@ -1,5 +1,5 @@
 import { nameOf, type RoomAudio, type RoomSnapshot } from '../../sdk/src/index.js';
-import { byId, element } from './dom.js';
+import { byId, element } from '../shared/dom.js';
 import { t } from './strings.js';
 
 /**

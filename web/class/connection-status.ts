@@ -1,5 +1,5 @@
 import type { ConnectionStatus, DropCause } from '../../sdk/src/index.js';
-import { byId } from './dom.js';
+import { byId } from '../shared/dom.js';
 import { t } from './strings.js';
 
 /**

@@ -1,5 +1,5 @@
 import { isMaster, type RoomClient, type RoomEvent, type RoomSnapshot } from '../../sdk/src/index.js';
-import { byId, element } from './dom.js';
+import { byId, element } from '../shared/dom.js';
 import { attempt, note } from './messages.js';
 import { displayName } from './roster.js';
 import { t } from './strings.js';

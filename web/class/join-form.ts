@@ -1,4 +1,4 @@
-import { byId } from './dom.js';
+import { byId } from '../shared/dom.js';
 import type { LinkPrefill, Role } from './join-link.js';
 import { t } from './strings.js';
 

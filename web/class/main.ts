@@ -16,11 +16,11 @@ import {
   type RoomSnapshot,
   type StateChange,
 } from '../../sdk/src/index.js';
+import { byId } from '../shared/dom.js';
 import { audioStats, classAudio } from './audio.js';
 import { renderMediaStatus, renderPlayback, renderQuality, renderVoices, setUpAudioControls, slotAudio } from './audio-controls.js';
 import { showConnection, showStatus } from './connection-status.js';
 import { noteCorrectionEvent, renderCorrectionQueue } from './correction-queue.js';
-import { byId } from './dom.js';
 import { hideEnded, setUpEndNotice, showEnded } from './end-notice.js';
 import { browserUuid } from './identity.js';
 import { focusJoinForm, prefillJoinForm, setJoining, setUpJoinForm, showJoinError } from './join-form.js';

@@ -1,7 +1,7 @@
 import { ayatIn, isMaster, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
+import { byId, element } from '../shared/dom.js';
 import { announce } from './announcer.js';
 import { ayaMark } from './aya-mark.js';
-import { byId, element } from './dom.js';
 import { attempt } from './messages.js';
 import { type SuraText, suraInfo, suraText, suraTitle } from './quran-text.js';
 import { t, uiLanguage } from './strings.js';

@@ -1,5 +1,5 @@
 import { isMaster, isMuted, type MembersQuality, nameOf, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
-import { byId, element } from './dom.js';
+import { byId, element } from '../shared/dom.js';
 import { attempt, note } from './messages.js';
 import { t } from './strings.js';
 

@@ -8,7 +8,7 @@ import {
   type RoomClient,
   type RoomSnapshot,
 } from '../../sdk/src/index.js';
-import { byId } from './dom.js';
+import { byId } from '../shared/dom.js';
 import { attempt, note } from './messages.js';
 import { suraTitle } from './quran-text.js';
 import { t } from './strings.js';

@@ -1,5 +1,5 @@
 import { ayatIn, isMaster, type RoomClient, type RoomSnapshot } from '../../sdk/src/index.js';
-import { byId, element } from './dom.js';
+import { byId, element } from '../shared/dom.js';
 import { phoneLayout } from './layout.js';
 import { attempt } from './messages.js';
 import { point, step } from './passage.js';

@@ -1,4 +1,4 @@
-import { byId } from './dom.js';
+import { byId } from '../shared/dom.js';
 
 /**
  * The text pane (`#text`): the Quran's text scrolls in it, by itself, while the header and the

@@ -1,9 +1,9 @@
-/** The few DOM helpers every view of the class app uses. */
+/** The DOM helpers both web apps (the class app, the dashboard) build their views with. */
 
-/** The element with this id; the page's markup (index.html) has every id a view asks for. */
+/** The element with this id; the app's layout made every id a view asks for. */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const node = document.getElementById(id);
-  if (!node) throw new Error(`the class page has no #${id}`);
+  if (!node) throw new Error(`the page has no #${id}`);
   return node as T;
 }
 
