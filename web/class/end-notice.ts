@@ -20,11 +20,13 @@ export function showEnded(reason: CloseReason, room: string, message: string): v
     invalid_request: t.endedInvalid,
   };
   byId('ended-why').textContent = why[reason] ?? message;
+  byId('ended-view').hidden = false;
   byId('ended').hidden = false;
   byId('ended').dataset.reason = reason;
   byId<HTMLButtonElement>('join-again').focus();
 }
 
 export function hideEnded(): void {
+  byId('ended-view').hidden = true;
   byId('ended').hidden = true;
 }

@@ -1,11 +1,12 @@
 import { t, uiLanguage } from './strings.js';
 
 /**
- * The app's markup: the landmarks (header, the banners, the join form's main, the class's nav, main
- * and aside, the footer) and the ids the views fill. Built here rather than in index.html so that
- * every word comes from strings.ts. In class the page is an app shell (style.css): the header and
- * the nav stay, the text (main) scrolls by itself, and the aside is a column beside it on a desktop
- * and a sheet over it on a phone (side-sheet.ts). The attribution then ends the text.
+ * The app's markup: the landmarks (header, the banners, the end notice's main, the join form's main,
+ * the class's nav, main and aside, the footer; one main shown at a time) and the ids the views fill.
+ * Built here rather than in index.html so that every word comes from strings.ts. In class the page
+ * is an app shell (style.css): the header and the nav stay, the text (main) scrolls by itself, and
+ * the aside is a column beside it on a desktop and a sheet over it on a phone (side-sheet.ts). The
+ * attribution then ends the text.
  */
 
 /** Escapes a string for the markup (our own strings, but some have quotes). */
@@ -27,14 +28,16 @@ export function buildLayout(): void {
 
 <div id="banner" class="banner" role="status" aria-live="polite" hidden></div>
 
-<section id="ended" class="ended" role="alert" aria-labelledby="ended-title" hidden>
-  <h2 id="ended-title">${x(t.endedTitle)}</h2>
-  <p id="ended-why"></p>
-  <p class="actions">
-    <button id="join-again" type="button">${x(t.joinAgain)}</button>
-    <button id="back-to-form" type="button" class="secondary">${x(t.backToForm)}</button>
-  </p>
-</section>
+<main id="ended-view" hidden>
+  <section id="ended" class="ended" role="alert" aria-labelledby="ended-title" hidden>
+    <h2 id="ended-title">${x(t.endedTitle)}</h2>
+    <p id="ended-why"></p>
+    <p class="actions">
+      <button id="join-again" type="button">${x(t.joinAgain)}</button>
+      <button id="back-to-form" type="button" class="secondary">${x(t.backToForm)}</button>
+    </p>
+  </section>
+</main>
 
 <main id="join-view" class="join-view">
   <form id="join-form" class="card" aria-labelledby="join-title" novalidate>
