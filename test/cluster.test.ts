@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startNode, startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
+import { eventually } from './support/eventually.js';
 import { RedisCluster, RedisServer } from './support/redis.js';
 import { createRoom, request } from './support/server.js';
 import { type Message, WsClient } from './support/ws-client.js';
@@ -12,20 +13,6 @@ const NODE_ENV = {
 };
 
 const sequenced = (messages: Message[]) => messages.filter((m) => m.seq !== undefined && m.action !== 'RoomState');
-
-/** Polls until `check` passes or the timeout ends; the last failure is rethrown. */
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 describe('three nodes on one Redis', () => {
   let redis: RedisServer;

@@ -8,6 +8,7 @@ import type { OperatorEvent } from '../sdk/src/wire.js';
 import { RedisKeys } from '../src/cluster/redis/redis-keys.js';
 import { AudioParticipant } from './support/audio-participant.js';
 import { startNode, startNodes, stopNodes, type WigglypuffNode } from './support/cluster.js';
+import { eventually } from './support/eventually.js';
 import { RedisServer } from './support/redis.js';
 import { createRoom, request, startServer, type TestServer } from './support/server.js';
 import { WsClient } from './support/ws-client.js';
@@ -15,20 +16,6 @@ import { WsClient } from './support/ws-client.js';
 const API_KEY = 'operator-test-key-0123456789';
 const CLOSED = { API_KEY, JOIN_TOKEN_SECRET: 'operator-test-secret-0123456789abcdef' };
 const WAIT_MS = 10_000;
-
-/** Polls until `check` passes or the timeout ends; the last failure is rethrown. */
-async function eventually(check: () => Promise<void>, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 /** Reads an operator event stream through the SDK, one event at a time, each with a timeout. */
 class EventReader {
