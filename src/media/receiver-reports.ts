@@ -9,14 +9,12 @@
  */
 
 import { intervalLoss, type PacketCounts } from './link-quality.js';
-import { sequenceOf, ssrcOf } from './rtp.js';
+import { RTCP_RR, RTCP_SR, rtcpPackets, sequenceOf, ssrcOf } from './rtp.js';
 
 const SEQ_MOD = 0x10000;
 const MAX_DROPOUT = 3000;
 const MAX_MISORDER = 100;
 const MIN_SEQUENTIAL = 2;
-const SR = 200;
-const RR = 201;
 /** A receiver report with one report block: header, sender SSRC, the 24-byte block. */
 const RR_BYTES = 32;
 const LOST_MAX = 0x7fffff;
@@ -140,12 +138,7 @@ export class ReceiverReports {
    * yet is answered with a report without blocks.
    */
   rtcp(packet: Buffer): Buffer | undefined {
-    for (let offset = 0; offset + 8 <= packet.length; ) {
-      const length = (packet.readUInt16BE(offset + 2) + 1) * 4;
-      if (offset + length > packet.length) return undefined;
-      if (packet[offset + 1] === SR && length >= 28) return this.answer(packet.subarray(offset, offset + length));
-      offset += length;
-    }
+    for (const part of rtcpPackets(packet)) if (part[1] === RTCP_SR && part.length >= 28) return this.answer(part);
     return undefined;
   }
 
@@ -154,7 +147,7 @@ export class ReceiverReports {
     const source = this.source?.ssrc === sender ? this.source : undefined;
     const report = Buffer.alloc(source ? RR_BYTES : 8);
     report[0] = 0x80 | (source ? 1 : 0);
-    report[1] = RR;
+    report[1] = RTCP_RR;
     report.writeUInt16BE(report.length / 4 - 1, 2);
     report.writeUInt32BE(this.ssrc, 4);
     if (!source) return report;

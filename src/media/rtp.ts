@@ -8,6 +8,22 @@ export const isRtcp = (packet: Buffer): boolean => packet.length >= 2 && packet[
 
 export const isRtp = (packet: Buffer): boolean => packet.length >= 12 && packet[0]! >> 6 === 2 && !isRtcp(packet);
 
+export const RTCP_SR = 200;
+export const RTCP_RR = 201;
+
+/**
+ * The packets of a compound RTCP packet, each as a view of its own bytes (its length field says
+ * where it ends); a truncated one ends the walk. RTCP comes every few seconds: this is no hot path.
+ */
+export function* rtcpPackets(compound: Buffer): Generator<Buffer> {
+  for (let offset = 0; offset + 8 <= compound.length; ) {
+    const length = (compound.readUInt16BE(offset + 2) + 1) * 4;
+    if (offset + length > compound.length) return;
+    yield compound.subarray(offset, offset + length);
+    offset += length;
+  }
+}
+
 export const sequenceOf = (packet: Buffer): number => packet.readUInt16BE(2);
 export const timestampOf = (packet: Buffer): number => packet.readUInt32BE(4);
 export const ssrcOf = (packet: Buffer): number => packet.readUInt32BE(8);

@@ -4,8 +4,8 @@
  * receiver reports carry a round trip (LSR/DLSR). Read once per quality interval, never per packet.
  */
 
-const SR = 200;
-const RR = 201;
+import { RTCP_RR, RTCP_SR, rtcpPackets } from './rtp.js';
+
 /** Seconds between 1900 (NTP) and 1970 (Unix). */
 const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 const SR_BYTES = 28;
@@ -52,18 +52,12 @@ export class SlotReports {
    * slot's sequence numbers the SFU skipped so far (SlotStream.skipped), lost before the downlink.
    */
   rtcp(packet: Buffer, nowMs: number, unixMs: number, skipped: number): void {
-    for (let offset = 0; offset + 8 <= packet.length; ) {
-      const length = (packet.readUInt16BE(offset + 2) + 1) * 4;
-      if (offset + length > packet.length) return;
-      const type = packet[offset + 1];
-      const blocksAt = type === SR ? 28 : type === RR ? 8 : -1;
-      if (blocksAt > 0) {
-        const count = packet[offset]! & 0x1f;
-        for (let i = 0; i < count && blocksAt + 24 * (i + 1) <= length; i++) {
-          this.block(packet, offset + blocksAt + 24 * i, nowMs, unixMs, skipped);
-        }
-      }
-      offset += length;
+    for (const part of rtcpPackets(packet)) {
+      const type = part[1];
+      const blocksAt = type === RTCP_SR ? 28 : type === RTCP_RR ? 8 : -1;
+      if (blocksAt < 0) continue;
+      const count = part[0]! & 0x1f;
+      for (let i = 0; i < count && blocksAt + 24 * (i + 1) <= part.length; i++) this.block(part, blocksAt + 24 * i, nowMs, unixMs, skipped);
     }
   }
 
@@ -100,7 +94,7 @@ export class SlotReports {
   senderReport(unixMs: number, rtpTimestamp: number, packets: number, octets: number): Buffer {
     const sr = Buffer.alloc(SR_BYTES);
     sr[0] = 0x80;
-    sr[1] = SR;
+    sr[1] = RTCP_SR;
     sr.writeUInt16BE(SR_BYTES / 4 - 1, 2);
     sr.writeUInt32BE(this.ssrc, 4);
     const seconds = Math.floor(unixMs / 1000) + NTP_EPOCH_OFFSET_S;
