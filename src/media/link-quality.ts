@@ -43,9 +43,6 @@ export function intervalLoss(before: PacketCounts | undefined, now: PacketCounts
   return Math.min(1, Math.max(0, (expected - received) / expected));
 }
 
-/** A receiver report block's "fraction lost" (8 bits, out of 256) as 0..1. */
-export const reportedLoss = (fraction: number): number => (fraction & 0xff) / 256;
-
 /** The level of the worst known loss and the round trip; `unknown` when neither is known. */
 export function levelOf(losses: readonly (number | null)[], roundTripMs: number | null = null): ConnectionQualityLevel {
   const known = losses.filter((loss): loss is number => loss !== null);

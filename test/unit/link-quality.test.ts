@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fromConnectionQuality, keepMembers, sameMembersQuality } from '../../sdk/src/audio/member-quality.js';
-import { intervalLoss, levelOf, memberQuality, reportedLoss } from '../../src/media/link-quality.js';
+import { intervalLoss, levelOf, memberQuality } from '../../src/media/link-quality.js';
 import { ReceiverReports } from '../../src/media/receiver-reports.js';
 import { SlotStream } from '../../src/media/rtp.js';
 import { ntpMiddle, roundTripMs, SlotReports } from '../../src/media/slot-reports.js';
@@ -37,8 +37,6 @@ test('levels follow the SDK: under 2 % good, under 10 % fair, else poor; unknown
   assert.equal(levelOf([0], 300), 'fair');
   assert.equal(levelOf([0.01], 800), 'poor');
   assert.equal(levelOf([null], 100), 'good', 'a round trip without a loss');
-  assert.equal(reportedLoss(0), 0);
-  assert.equal(reportedLoss(64), 0.25);
 });
 
 test("a member's entry: losses in whole percent, the level of the worse one, publishing as offered", () => {
