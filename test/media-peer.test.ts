@@ -67,6 +67,15 @@ function withoutCandidates(sdp: string): { offer: string; candidates: [candidate
   return { offer: sections.join('\r\n'), candidates };
 }
 
+/** A plain libdatachannel client whose first m-line is its microphone (Opus, SSRC 4242); further tracks may follow. */
+function clientWithMicrophone() {
+  const client = new PeerConnection('client', { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
+  const mic = new Audio('0', 'SendOnly');
+  mic.addOpusCodec(111);
+  mic.addSSRC(4242, 'client', 'client', 'mic');
+  return { client, micTrack: client.addTrack(mic) };
+}
+
 /**
  * A server MediaPeer for `client`'s offer, signaled in the only order this client survives (see
  * withoutCandidates): `answer()` applies the server's answer, then hands the server the client's
@@ -116,11 +125,7 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
   const ports = await MediaPorts.open({ begin: 0, end: 0 }, '127.0.0.1');
   const port = ports.take();
 
-  const client = new PeerConnection('client', { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
-  const mic = new Audio('0', 'SendOnly');
-  mic.addOpusCodec(111);
-  mic.addSSRC(4242, 'client', 'client', 'mic');
-  const micTrack = client.addTrack(mic);
+  const { client, micTrack } = clientWithMicrophone();
   const received = [0, 0];
   const slotTracks = [1, 2].map((mid, i) => {
     const slot = new Audio(String(mid), 'RecvOnly');
@@ -162,12 +167,8 @@ test('a media peer answers the recipe, carries audio both ways, and survives gar
 test("a microphone's sender report is answered with a receiver report counting what arrived, from any first sequence number", async () => {
   const ports = await MediaPorts.open({ begin: 0, end: 0 }, '127.0.0.1');
   const port = ports.take();
-  const client = new PeerConnection('client', { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
-  const mic = new Audio('0', 'SendOnly');
-  mic.addOpusCodec(111);
-  mic.addSSRC(4242, 'client', 'client', 'mic');
   // No media handler: the client's track hands over the RTCP it receives, as it is.
-  const micTrack = client.addTrack(mic);
+  const { client, micTrack } = clientWithMicrophone();
   const reports: Buffer[] = [];
   micTrack.onMessage((packet) => {
     if (packet[1] === 201) reports.push(Buffer.from(packet));

@@ -55,6 +55,17 @@ class EventReader {
   }
 }
 
+/** What an event stream that must be refused rejects with, before its first event. */
+const refusalOfEvents = (client: AdminClient, rooms: string[]): Promise<unknown> =>
+  client
+    .events(rooms)
+    [Symbol.asyncIterator]()
+    .next()
+    .then(
+      () => assert.fail('expected a refusal'),
+      (error: unknown) => error,
+    );
+
 const metric = async (base: string, name: string, headers: Record<string, string> = {}): Promise<number> => {
   const text = await (await fetch(`${base}/metrics`, { headers })).text();
   const line = text.split('\n').find((row) => row.startsWith(`${name} `));
@@ -224,14 +235,7 @@ describe('operator API on one node', () => {
   test('SSE: every room must exist (JSON 404 before any stream); a bad list is 400', async () => {
     await admin.createRoom('sse-exists', 'teacher');
     assertError(await request(s.http, 'GET', '/api/events?rooms=sse-exists,nope'), 404, 'room_not_found');
-    const refused = await admin
-      .events(['nope'])
-      [Symbol.asyncIterator]()
-      .next()
-      .then(
-        () => assert.fail('expected a refusal'),
-        (error: unknown) => error,
-      );
+    const refused = await refusalOfEvents(admin, ['nope']);
     assert.ok(refused instanceof SdkError);
     assert.equal(refused.code, 'room_not_found');
     assert.equal(refused.status, 404);
@@ -419,14 +423,7 @@ describe('operator API on a closed server', () => {
     } finally {
       events.close();
     }
-    const anonymous = await new AdminClient({ url: s.http })
-      .events(['closed-1'])
-      [Symbol.asyncIterator]()
-      .next()
-      .then(
-        () => assert.fail('expected a refusal'),
-        (error: unknown) => error,
-      );
+    const anonymous = await refusalOfEvents(new AdminClient({ url: s.http }), ['closed-1']);
     assert.ok(anonymous instanceof SdkError);
     assert.equal(anonymous.code, 'unauthorized');
   });
